@@ -1,0 +1,375 @@
+//! The TOML configuration: serde structs that mirror the file (unknown keys
+//! rejected), then `validate` into a typed [`Config`] so that nothing past
+//! start-up looks at a string again. Every error carries `FILE:LINE`.
+
+mod addr;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use addr::{parse_net, parse_server_addr};
+
+use crate::diag::{Diagnostic, Diagnostics, line_of};
+use crate::name::Name;
+
+/// RFC 6891 §6.2.5 and the DNS Flag Day 2020 advice: 1232 bytes avoids IP
+/// fragmentation on every common path.
+pub const DEFAULT_EDNS_UDP_SIZE: u16 = 1232;
+pub const DEFAULT_TIMEOUT_MS: u64 = 1500;
+pub const DEFAULT_CACHE_SIZE: usize = 100_000;
+pub const DEFAULT_ZONE_TTL: u32 = 300;
+
+/// What a zone with records does with a name its table lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMiss {
+    #[default]
+    Forward,
+    Nxdomain,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it came from; record paths were resolved against its folder.
+    pub path: PathBuf,
+    pub listen: Vec<SocketAddr>,
+    pub allow: Vec<IpNet>,
+    pub metrics: Option<SocketAddr>,
+    pub edns_udp_size: u16,
+    pub upstream: Vec<SocketAddr>,
+    pub timeout: Duration,
+    pub cache: CacheConfig,
+    pub zones: Vec<ZoneConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Entries; 0 disables the cache.
+    pub size: usize,
+    pub min_ttl: u32,
+    pub max_ttl: u32,
+    /// Upper bound of the TTL of cached negative answers (RFC 2308 §5).
+    pub max_negative_ttl: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneConfig {
+    pub name: Name,
+    /// Line of the zone's `name` key, for messages about the zone.
+    pub line: usize,
+    /// `Some` for a zone with records (answered locally), even if the list is
+    /// empty; `None` for a plain conditional forwarder.
+    pub records: Option<Vec<PathBuf>>,
+    pub on_miss: OnMiss,
+    pub forwarders: Vec<SocketAddr>,
+    /// True when `forwarders` was not given and came from `[upstream]`.
+    pub forwarders_inherited: bool,
+    pub ttl: u32,
+}
+
+impl ZoneConfig {
+    pub fn has_records(&self) -> bool {
+        self.records.is_some()
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    upstream: RawUpstream,
+    #[serde(default)]
+    cache: RawCache,
+    #[serde(default, rename = "zone")]
+    zones: Vec<RawZone>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Vec<Spanned<String>>>,
+    allow: Option<Vec<Spanned<String>>>,
+    metrics: Option<Spanned<String>>,
+    edns_udp_size: Option<Spanned<u16>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    #[serde(default)]
+    servers: Vec<Spanned<String>>,
+    timeout_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    size: Option<usize>,
+    min_ttl: Option<u32>,
+    max_ttl: Option<Spanned<u32>>,
+    max_negative_ttl: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZone {
+    name: Spanned<String>,
+    records: Option<Vec<Spanned<String>>>,
+    on_miss: Option<OnMiss>,
+    forwarders: Option<Vec<Spanned<String>>>,
+    ttl: Option<Spanned<u32>>,
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostics(vec![Diagnostic::file(path, e.to_string())]))?;
+    parse(path, &text)
+}
+
+/// Validates config text that was read from `path`.
+pub fn parse(path: &Path, text: &str) -> Result<Config, Diagnostics> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+        Diagnostics(vec![Diagnostic::at(path, line, e.message().trim_end())])
+    })?;
+    Validator {
+        path,
+        text,
+        diags: Diagnostics::default(),
+    }
+    .validate(raw)
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    text: &'a str,
+    diags: Diagnostics,
+}
+
+impl Validator<'_> {
+    fn error<T>(&mut self, spanned: &Spanned<T>, message: impl Into<String>) {
+        let line = line_of(self.text, spanned.span().start);
+        self.diags.push(Diagnostic::at(self.path, line, message));
+    }
+
+    fn addrs(
+        &mut self,
+        list: &[Spanned<String>],
+        what: &str,
+        parse: fn(&str) -> Result<SocketAddr, String>,
+    ) -> Vec<SocketAddr> {
+        let mut out = Vec::with_capacity(list.len());
+        for item in list {
+            match parse(item.get_ref()) {
+                Ok(a) if out.contains(&a) => self.error(item, format!("{what} {a} listed twice")),
+                Ok(a) => out.push(a),
+                Err(e) => self.error(item, format!("invalid {what} {:?}: {e}", item.get_ref())),
+            }
+        }
+        out
+    }
+
+    fn validate(mut self, raw: RawConfig) -> Result<Config, Diagnostics> {
+        let base = self.path.parent().unwrap_or(Path::new(".")).to_path_buf();
+
+        let listen = match &raw.server.listen {
+            Some(list) => {
+                let listen = self.addrs(list, "listen address", parse_server_addr);
+                if list.is_empty() {
+                    self.diags.push(Diagnostic::file(
+                        self.path,
+                        "[server].listen is empty: nothing to serve on",
+                    ));
+                }
+                listen
+            }
+            // A forwarder for a site: every interface, guarded by `allow`.
+            None => vec!["0.0.0.0:53".parse().unwrap(), "[::]:53".parse().unwrap()],
+        };
+
+        let allow = match &raw.server.allow {
+            Some(list) => {
+                let mut nets = Vec::with_capacity(list.len());
+                for item in list {
+                    match parse_net(item.get_ref()) {
+                        Ok(n) => nets.push(n),
+                        Err(e) => self.error(
+                            item,
+                            format!("invalid allow entry {:?}: {e}", item.get_ref()),
+                        ),
+                    }
+                }
+                nets
+            }
+            None => default_allow(),
+        };
+
+        let metrics =
+            raw.server
+                .metrics
+                .as_ref()
+                .and_then(|m| match m.get_ref().parse::<SocketAddr>() {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        self.error(m, format!("invalid metrics address {:?}: {e}", m.get_ref()));
+                        None
+                    }
+                });
+
+        let edns_udp_size = match &raw.server.edns_udp_size {
+            Some(s) if *s.get_ref() < 512 => {
+                self.error(s, "edns_udp_size must be at least 512");
+                DEFAULT_EDNS_UDP_SIZE
+            }
+            Some(s) => *s.get_ref(),
+            None => DEFAULT_EDNS_UDP_SIZE,
+        };
+
+        let upstream = self.addrs(&raw.upstream.servers, "upstream server", parse_server_addr);
+        let timeout_ms = match &raw.upstream.timeout_ms {
+            Some(t) if !(10..=60_000).contains(t.get_ref()) => {
+                self.error(t, "timeout_ms must be between 10 and 60000");
+                DEFAULT_TIMEOUT_MS
+            }
+            Some(t) => *t.get_ref(),
+            None => DEFAULT_TIMEOUT_MS,
+        };
+
+        let cache = CacheConfig {
+            size: raw.cache.size.unwrap_or(DEFAULT_CACHE_SIZE),
+            min_ttl: raw.cache.min_ttl.unwrap_or(0),
+            max_ttl: raw
+                .cache
+                .max_ttl
+                .as_ref()
+                .map(|t| *t.get_ref())
+                .unwrap_or(86_400),
+            max_negative_ttl: raw.cache.max_negative_ttl.unwrap_or(3_600),
+        };
+        if let Some(max) = &raw.cache.max_ttl
+            && *max.get_ref() < cache.min_ttl
+        {
+            self.error(max, "max_ttl is below min_ttl");
+        }
+
+        let mut zones: Vec<ZoneConfig> = Vec::with_capacity(raw.zones.len());
+        for z in &raw.zones {
+            let line = line_of(self.text, z.name.span().start);
+            let name = match Name::from_text(z.name.get_ref()) {
+                Ok(n) if n.is_root() => {
+                    self.error(
+                        &z.name,
+                        "the root zone cannot be a zone here; use [upstream]",
+                    );
+                    continue;
+                }
+                Ok(n) => n,
+                Err(e) => {
+                    self.error(&z.name, format!("invalid zone name: {e}"));
+                    continue;
+                }
+            };
+            if let Some(prev) = zones.iter().find(|p| p.name == name) {
+                let msg = format!("zone {name} is already defined at line {}", prev.line);
+                self.error(&z.name, msg);
+                continue;
+            }
+            let records = z.records.as_ref().map(|list| {
+                list.iter()
+                    .map(|p| base.join(p.get_ref()))
+                    .collect::<Vec<_>>()
+            });
+            if let Some(list) = &z.records {
+                for p in list.iter().filter(|p| p.get_ref().trim().is_empty()) {
+                    self.error(p, "empty path in records");
+                }
+            }
+            let (forwarders, inherited) = match &z.forwarders {
+                Some(list) => (self.addrs(list, "forwarder", parse_server_addr), false),
+                None => (upstream.clone(), true),
+            };
+            let on_miss = z.on_miss.unwrap_or_default();
+            if forwarders.is_empty() && (records.is_none() || on_miss == OnMiss::Forward) {
+                let why = if records.is_none() {
+                    "a zone without records needs forwarders"
+                } else {
+                    "on_miss = \"forward\" needs forwarders"
+                };
+                self.error(
+                    &z.name,
+                    format!("zone {name}: {why} (in the zone or in [upstream].servers)"),
+                );
+            }
+            if z.records.is_none()
+                && let Some(t) = &z.ttl
+            {
+                self.error(t, "ttl applies only to a zone with records");
+            }
+            if z.records.is_none() && z.on_miss.is_some() {
+                self.error(
+                    &z.name,
+                    format!("zone {name}: on_miss applies only to a zone with records"),
+                );
+            }
+            let ttl = match &z.ttl {
+                Some(t) if *t.get_ref() > 604_800 => {
+                    self.error(t, "ttl must be at most 604800 (one week)");
+                    DEFAULT_ZONE_TTL
+                }
+                Some(t) => *t.get_ref(),
+                None => DEFAULT_ZONE_TTL,
+            };
+            zones.push(ZoneConfig {
+                name,
+                line,
+                records,
+                on_miss,
+                forwarders,
+                forwarders_inherited: inherited,
+                ttl,
+            });
+        }
+
+        let config = Config {
+            path: self.path.to_path_buf(),
+            listen,
+            allow,
+            metrics,
+            edns_udp_size,
+            upstream,
+            timeout: Duration::from_millis(timeout_ms),
+            cache,
+            zones,
+        };
+        self.diags.into_result(config)
+    }
+}
+
+/// Loopback, RFC 1918 and RFC 4193 unique-local: the clients a site resolver
+/// serves, and never the internet at large (an open resolver is an
+/// amplification weapon).
+pub fn default_allow() -> Vec<IpNet> {
+    [
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect()
+}
+
+#[cfg(test)]
+mod tests;

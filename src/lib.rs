@@ -1,0 +1,38 @@
+//! pldns: a DNS forwarder that answers the Azure Private Link zones from a
+//! record table it reloads while running, and forwards everything else.
+//!
+//! A query travels: [`server`] (receive) -> [`resolve`] (ACL, sanity rules)
+//! -> [`classify`] (which zone) -> [`local`] (answer from the
+//! [`snapshot`]) or forwarding -> send. [`config`] and [`records`] turn
+//! files into a [`snapshot::Snapshot`]; [`state`] holds the current one.
+
+#![forbid(unsafe_code)]
+// Names on the query path live in 255-byte stack buffers (`wire::NameBuf`)
+// so that answering never allocates; enums carrying one are large by design.
+#![allow(clippy::large_enum_variant)]
+
+pub mod classify;
+pub mod config;
+pub mod diag;
+pub mod local;
+pub mod name;
+pub mod records;
+pub mod resolve;
+pub mod server;
+pub mod snapshot;
+pub mod state;
+pub mod summary;
+pub mod wire;
+
+use std::path::Path;
+
+use diag::Diagnostics;
+use snapshot::Snapshot;
+
+/// Loads the config at `path` and every record source it names, exactly as
+/// `serve` does at start-up and on reload.
+pub fn load(path: &Path, previous: Option<&Snapshot>) -> Result<Snapshot, Diagnostics> {
+    let config = config::load(path)?;
+    let records = records::load(&config)?;
+    Ok(Snapshot::build(config, records, previous))
+}

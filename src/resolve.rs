@@ -1,0 +1,168 @@
+//! The resolution core: query bytes, client address and one snapshot in,
+//! answer bytes (or a forwarding job) out. No sockets here, so the front ends
+//! and the benches drive the same function.
+//!
+//! Order of the steps: parse -> ACL -> sanity rules -> classify -> answer
+//! locally or hand over to forwarding.
+
+use std::net::IpAddr;
+
+use crate::classify::{Route, classify};
+use crate::local::{self, Outcome, Start};
+use crate::snapshot::Snapshot;
+use crate::wire::{
+    self, CLASS_IN, Malformed, NameBuf, Query, Rcode, ResponseWriter, error_reply, parse_query,
+    rtype, udp_limit,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// What the front end does with a packet.
+#[derive(Debug)]
+pub enum Action {
+    /// `out` holds the reply.
+    Reply,
+    /// Send nothing.
+    Drop,
+    /// The answer needs a forwarder. `out` holds the local part of the
+    /// answer (a CNAME chain from the table, maybe empty) for the forwarder
+    /// to complete.
+    Forward(ForwardJob),
+}
+
+/// A name to ask a forwarder about on behalf of a client query.
+#[derive(Debug)]
+pub struct ForwardJob {
+    /// The name to ask: the query name, or where a local chain left the table.
+    pub name: NameBuf,
+    pub qtype: u16,
+    /// The zone whose forwarders to ask; `None` means `[upstream]`.
+    pub zone: Option<usize>,
+    /// True when the answer so far came from the table (a chain to finish).
+    pub chained: bool,
+}
+
+/// Answers one packet. `out` is cleared and reused.
+pub fn resolve(
+    snap: &Snapshot,
+    packet: &[u8],
+    client: IpAddr,
+    transport: Transport,
+    out: &mut Vec<u8>,
+) -> Action {
+    let q = match parse_query(packet) {
+        Ok(q) => q,
+        Err(Malformed::Drop) => return Action::Drop,
+        Err(_) if !snap.is_allowed(client) => {
+            error_reply(out, packet, Rcode::Refused);
+            return Action::Reply;
+        }
+        Err(Malformed::FormErr) => {
+            error_reply(out, packet, Rcode::FormErr);
+            return Action::Reply;
+        }
+        Err(Malformed::NotImp) => {
+            error_reply(out, packet, Rcode::NotImp);
+            return Action::Reply;
+        }
+    };
+    let limit = match transport {
+        Transport::Udp => udp_limit(q.edns, snap.config.edns_udp_size),
+        Transport::Tcp => u16::MAX as usize,
+    };
+    let ours = snap.config.edns_udp_size;
+    let finish = |w: ResponseWriter<'_>, rcode| w.finish(q.edns, ours, limit, rcode);
+
+    if !snap.is_allowed(client) {
+        finish(
+            ResponseWriter::new(out, &q, Rcode::Refused, false),
+            Rcode::Refused,
+        );
+        return Action::Reply;
+    }
+    if let Some(rcode) = refusal(&q) {
+        finish(ResponseWriter::new(out, &q, rcode, false), rcode);
+        return Action::Reply;
+    }
+
+    let start = match classify(snap, q.qname.wire()) {
+        Route::Local(zone) => Start::Local(zone),
+        Route::Twin { zone, mapped } => Start::Twin { zone, mapped },
+        Route::Forward(zone) => {
+            out.clear();
+            return Action::Forward(ForwardJob {
+                name: q.qname.clone(),
+                qtype: q.qtype,
+                zone,
+                chained: false,
+            });
+        }
+    };
+    let mut w = ResponseWriter::new(out, &q, Rcode::NoError, false);
+    match local::answer(snap, &q, start, &mut w) {
+        Outcome::Done(Rcode::ServFail) => {
+            // A CNAME loop in the table: say nothing rather than half a chain.
+            finish(
+                ResponseWriter::new(out, &q, Rcode::ServFail, false),
+                Rcode::ServFail,
+            );
+        }
+        Outcome::Done(rcode) => {
+            w.set_rcode(rcode);
+            finish(w, rcode);
+        }
+        Outcome::Forward { name, zone } => {
+            w.finish(None, ours, usize::MAX, Rcode::NoError);
+            return Action::Forward(ForwardJob {
+                name,
+                qtype: q.qtype,
+                zone,
+                chained: true,
+            });
+        }
+    }
+    Action::Reply
+}
+
+/// Queries answered with an error before any lookup.
+fn refusal(q: &Query<'_>) -> Option<Rcode> {
+    if let Some(e) = q.edns
+        && e.version > 0
+    {
+        // RFC 6891 §6.1.3.
+        return Some(Rcode::BadVers);
+    }
+    if q.qclass != CLASS_IN {
+        return Some(Rcode::Refused);
+    }
+    match q.qtype {
+        // Zone transfers are not offered; OPT is not a question.
+        251 | 252 => Some(Rcode::Refused),
+        rtype::OPT => Some(Rcode::FormErr),
+        _ => None,
+    }
+}
+
+/// SERVFAIL for `packet` (a query that parsed before), for when forwarding
+/// fails or is not possible.
+pub fn servfail(snap: &Snapshot, packet: &[u8], transport: Transport, out: &mut Vec<u8>) {
+    match wire::parse_query(packet) {
+        Ok(q) => {
+            let limit = match transport {
+                Transport::Udp => udp_limit(q.edns, snap.config.edns_udp_size),
+                Transport::Tcp => u16::MAX as usize,
+            };
+            ResponseWriter::new(out, &q, Rcode::ServFail, false).finish(
+                q.edns,
+                snap.config.edns_udp_size,
+                limit,
+                Rcode::ServFail,
+            );
+        }
+        Err(_) => error_reply(out, packet, Rcode::ServFail),
+    }
+}

@@ -1,0 +1,172 @@
+//! The network front ends: binding every `listen` address on UDP and TCP,
+//! the per-socket receive loops, and clean shutdown. Resolution itself is in
+//! [`crate::resolve`]; this module only moves bytes.
+
+mod tcp;
+mod udp;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use thiserror::Error;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinSet;
+use tracing::info;
+
+use crate::state::State;
+
+#[derive(Debug, Error)]
+pub enum BindError {
+    #[error(
+        "cannot listen on {addr}/{proto}: address already in use (is another DNS server running?)"
+    )]
+    InUse {
+        addr: SocketAddr,
+        proto: &'static str,
+    },
+    #[error(
+        "cannot listen on {addr}/{proto}: permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)"
+    )]
+    Denied {
+        addr: SocketAddr,
+        proto: &'static str,
+    },
+    #[error("cannot listen on {addr}/{proto}: {source}")]
+    Other {
+        addr: SocketAddr,
+        proto: &'static str,
+        source: io::Error,
+    },
+}
+
+fn bind_error(addr: SocketAddr, proto: &'static str, e: io::Error) -> BindError {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => BindError::InUse { addr, proto },
+        io::ErrorKind::PermissionDenied => BindError::Denied { addr, proto },
+        _ => BindError::Other {
+            addr,
+            proto,
+            source: e,
+        },
+    }
+}
+
+/// The sockets of one `listen` address.
+pub struct Listener {
+    pub addr: SocketAddr,
+    udp: Vec<UdpSocket>,
+    tcp: TcpListener,
+}
+
+fn socket(addr: SocketAddr, ty: Type, reuse_port: bool) -> io::Result<Socket> {
+    let domain = Domain::for_address(addr);
+    let proto = if ty == Type::DGRAM {
+        Protocol::UDP
+    } else {
+        Protocol::TCP
+    };
+    let s = Socket::new(domain, ty, Some(proto))?;
+    if addr.is_ipv6() {
+        // So that "0.0.0.0:53" and "[::]:53" can both be listed.
+        s.set_only_v6(true)?;
+    }
+    if ty == Type::STREAM {
+        s.set_reuse_address(true)?;
+    }
+    if reuse_port {
+        s.set_reuse_port(true)?;
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    Ok(s)
+}
+
+/// Binds TCP first, without SO_REUSEPORT, so that a second daemon on the same
+/// address fails there instead of silently sharing the UDP port; then one UDP
+/// socket per worker on the same port. Port 0 picks a port free for both.
+fn bind_one(addr: SocketAddr, udp_workers: usize) -> Result<Listener, BindError> {
+    let mut last_err = None;
+    for _ in 0..16 {
+        let tcp = socket(addr, Type::STREAM, false).map_err(|e| bind_error(addr, "tcp", e))?;
+        tcp.listen(1024).map_err(|e| bind_error(addr, "tcp", e))?;
+        let bound: SocketAddr = tcp
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or(addr);
+        let mut udp = Vec::with_capacity(udp_workers);
+        let mut failed = None;
+        for _ in 0..udp_workers {
+            match socket(bound, Type::DGRAM, true) {
+                Ok(s) => udp.push(s),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        match failed {
+            None => {
+                let tcp =
+                    TcpListener::from_std(tcp.into()).map_err(|e| bind_error(bound, "tcp", e))?;
+                let udp = udp
+                    .into_iter()
+                    .map(|s| UdpSocket::from_std(s.into()))
+                    .collect::<io::Result<Vec<_>>>()
+                    .map_err(|e| bind_error(bound, "udp", e))?;
+                return Ok(Listener {
+                    addr: bound,
+                    udp,
+                    tcp,
+                });
+            }
+            // A random port free for TCP may be taken for UDP: pick again.
+            Some(e) if addr.port() == 0 && e.kind() == io::ErrorKind::AddrInUse => {
+                last_err = Some(e);
+            }
+            Some(e) => return Err(bind_error(bound, "udp", e)),
+        }
+    }
+    Err(bind_error(
+        addr,
+        "udp",
+        last_err.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrInUse)),
+    ))
+}
+
+/// Binds every address; fails on the first that cannot be bound.
+pub fn bind(addrs: &[SocketAddr]) -> Result<Vec<Listener>, BindError> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    addrs.iter().map(|&a| bind_one(a, workers)).collect()
+}
+
+/// How long in-flight work may take to finish after a stop signal.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Runs the front ends until `stop` resolves, then drains.
+pub async fn run(
+    listeners: Vec<Listener>,
+    state: Arc<State>,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut loops = JoinSet::new();
+    let connections = Arc::new(tcp::Connections::default());
+    for l in listeners {
+        info!(addr = %l.addr, "listening on {} (udp, tcp)", l.addr);
+        for sock in l.udp {
+            loops.spawn(udp::serve(Arc::new(sock), state.clone()));
+        }
+        loops.spawn(tcp::serve(l.tcp, state.clone(), connections.clone()));
+    }
+    stop.await;
+    info!("stopping: no new queries accepted");
+    loops.abort_all();
+    while loops.join_next().await.is_some() {}
+    connections.drain(DRAIN_TIMEOUT).await;
+}

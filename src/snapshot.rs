@@ -1,0 +1,346 @@
+//! The immutable table the query path reads: zones (with their forwarders
+//! and synthesised SOA/NS), every table name with its records, the empty
+//! non-terminals between them, and the client ACL. A reload builds a new
+//! `Snapshot` and swaps it in whole; nothing in it changes after `build`.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ipnet::IpNet;
+
+use crate::config::{Config, OnMiss};
+use crate::name::Name;
+use crate::records::{RecordSet, Records};
+
+/// RFC 6303 §3 style SOA for locally served zones: `localhost.` as MNAME
+/// and NS target, `nobody.invalid.` as RNAME. Nothing here is meant to be
+/// contacted; these zones exist only in this daemon.
+const SOA_MNAME: &[u8] = b"\x09localhost\x00";
+const SOA_RNAME: &[u8] = b"\x06nobody\x07invalid\x00";
+
+pub struct Zone {
+    pub name: Name,
+    /// `Some` for a zone with records.
+    pub local: Option<LocalZone>,
+    pub forwarders: Arc<[SocketAddr]>,
+}
+
+pub struct LocalZone {
+    pub on_miss: OnMiss,
+    pub ttl: u32,
+    pub serial: u32,
+    /// Hash of the zone's data; the serial moves when it changes.
+    pub content_hash: u64,
+    pub names: usize,
+    pub records: usize,
+    /// The SOA RDATA, encoded once.
+    pub soa_rdata: Box<[u8]>,
+}
+
+impl LocalZone {
+    /// RFC 2308 §5: a negative answer's TTL is the smaller of the SOA's TTL
+    /// and its MINIMUM field; we set both to the zone TTL.
+    pub fn soa_ttl(&self) -> u32 {
+        self.ttl
+    }
+}
+
+/// A name in the table. A node with no data is an empty non-terminal.
+#[derive(Debug, Default)]
+pub struct Node {
+    pub zone: usize,
+    pub cname: Option<(Name, u32)>,
+    pub a: Box<[Ipv4Addr]>,
+    pub a_ttl: u32,
+    pub aaaa: Box<[Ipv6Addr]>,
+    pub aaaa_ttl: u32,
+}
+
+impl Node {
+    pub fn is_empty_non_terminal(&self) -> bool {
+        self.cname.is_none() && self.a.is_empty() && self.aaaa.is_empty()
+    }
+}
+
+pub struct Snapshot {
+    pub config: Arc<Config>,
+    pub zones: Vec<Zone>,
+    /// Zone name (wire) -> index into `zones`.
+    zone_index: HashMap<Box<[u8]>, usize>,
+    /// Public twin (wire) -> index of the local zone it maps into.
+    twin_index: HashMap<Box<[u8]>, usize>,
+    nodes: HashMap<Box<[u8]>, Node>,
+    pub upstream: Arc<[SocketAddr]>,
+    allow: Vec<IpNet>,
+    /// The record files read for this snapshot (to watch them).
+    pub files: Vec<std::path::PathBuf>,
+}
+
+impl Snapshot {
+    /// Builds a snapshot from a validated config and its records. `previous`
+    /// carries zone serials forward: a zone whose data did not change keeps
+    /// its serial, a changed one gets a larger one.
+    pub fn build(config: Config, records: Records, previous: Option<&Snapshot>) -> Snapshot {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as u32)
+            .unwrap_or(1);
+        let mut zones = Vec::with_capacity(config.zones.len());
+        let mut zone_index = HashMap::new();
+        let mut twin_index = HashMap::new();
+        let mut nodes: HashMap<Box<[u8]>, Node> = HashMap::new();
+
+        for (zi, zc) in config.zones.iter().enumerate() {
+            zone_index.insert(zc.name.wire().into(), zi);
+            let local = zc.records.as_ref().map(|_| {
+                let table = &records.zones[zi];
+                let mut h = DefaultHasher::new();
+                zc.ttl.hash(&mut h);
+                table.hash(&mut h);
+                let content_hash = h.finish();
+                let serial = match previous.and_then(|p| p.local_zone_named(&zc.name)) {
+                    Some(old) if old.content_hash == content_hash => old.serial,
+                    Some(old) => now.max(old.serial.wrapping_add(1)),
+                    None => now,
+                };
+                for (name, set) in table {
+                    insert_node(&mut nodes, zi, &zc.name, name, set);
+                }
+                LocalZone {
+                    on_miss: zc.on_miss,
+                    ttl: zc.ttl,
+                    serial,
+                    content_hash,
+                    names: table.len(),
+                    records: table.values().map(RecordSet::record_count).sum(),
+                    soa_rdata: soa_rdata(serial, zc.ttl),
+                }
+            });
+            if local.is_some()
+                && let Some(twin) = zc.name.public_twin()
+            {
+                twin_index.insert(twin.wire().into(), zi);
+            }
+            zones.push(Zone {
+                name: zc.name.clone(),
+                local,
+                forwarders: zc.forwarders.clone().into(),
+            });
+        }
+
+        Snapshot {
+            upstream: config.upstream.clone().into(),
+            allow: config.allow.clone(),
+            config: Arc::new(config),
+            zones,
+            zone_index,
+            twin_index,
+            nodes,
+            files: records.files,
+        }
+    }
+
+    fn local_zone_named(&self, name: &Name) -> Option<&LocalZone> {
+        let zi = *self.zone_index.get(name.wire())?;
+        self.zones[zi].local.as_ref()
+    }
+
+    /// The zone a name falls in (longest match), if any.
+    pub fn zone_of(&self, qname: &[u8]) -> Option<usize> {
+        crate::name::suffixes(qname).find_map(|s| self.zone_index.get(s).copied())
+    }
+
+    /// The local zone whose public twin holds `qname`, with the length of the
+    /// twin's name (the part of `qname` to replace).
+    pub fn twin_of(&self, qname: &[u8]) -> Option<(usize, usize)> {
+        crate::name::suffixes(qname).find_map(|s| self.twin_index.get(s).map(|&zi| (zi, s.len())))
+    }
+
+    pub fn node(&self, name: &[u8]) -> Option<&Node> {
+        self.nodes.get(name)
+    }
+
+    pub fn is_allowed(&self, client: IpAddr) -> bool {
+        let client = match client {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
+            v4 => v4,
+        };
+        self.allow.iter().any(|net| net.contains(&client))
+    }
+
+    /// Records in the table, all zones together.
+    pub fn record_count(&self) -> usize {
+        self.zones
+            .iter()
+            .filter_map(|z| z.local.as_ref())
+            .map(|l| l.records)
+            .sum()
+    }
+}
+
+fn insert_node(
+    nodes: &mut HashMap<Box<[u8]>, Node>,
+    zi: usize,
+    zone: &Name,
+    name: &Name,
+    set: &RecordSet,
+) {
+    nodes.insert(
+        name.wire().into(),
+        Node {
+            zone: zi,
+            cname: set.cname.clone(),
+            a: set.a.clone().into(),
+            a_ttl: set.a_ttl,
+            aaaa: set.aaaa.clone().into(),
+            aaaa_ttl: set.aaaa_ttl,
+        },
+    );
+    // RFC 8020: the names between a table name and its zone apex exist (as
+    // empty non-terminals) and must answer NODATA, not NXDOMAIN.
+    let mut parent = name.parent();
+    while let Some(p) = parent {
+        if p == *zone || !p.is_in(zone) {
+            break;
+        }
+        nodes.entry(p.wire().into()).or_insert_with(|| Node {
+            zone: zi,
+            ..Node::default()
+        });
+        parent = p.parent();
+    }
+}
+
+fn soa_rdata(serial: u32, ttl: u32) -> Box<[u8]> {
+    let mut r = Vec::with_capacity(SOA_MNAME.len() + SOA_RNAME.len() + 20);
+    r.extend_from_slice(SOA_MNAME);
+    r.extend_from_slice(SOA_RNAME);
+    // serial, refresh, retry, expire, minimum (the negative-caching TTL).
+    for v in [serial, 3600, 600, 86_400, ttl] {
+        r.extend_from_slice(&v.to_be_bytes());
+    }
+    r.into_boxed_slice()
+}
+
+/// NS RDATA for every zone apex.
+pub const NS_RDATA: &[u8] = SOA_MNAME;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use std::path::Path;
+
+    fn snapshot(records: &[(&str, &str)]) -> Snapshot {
+        let cfg = config::parse(
+            Path::new("/t/pldns.toml"),
+            r#"
+[server]
+listen = ["127.0.0.1:0"]
+[[zone]]
+name = "privatelink.blob.core.windows.net"
+records = []
+on_miss = "nxdomain"
+"#,
+        )
+        .unwrap();
+        let mut recs = Records {
+            zones: vec![Default::default()],
+            files: vec![],
+        };
+        for (name, ip) in records {
+            let set = recs.zones[0]
+                .entry(Name::from_text(name).unwrap())
+                .or_default();
+            set.a.push(ip.parse().unwrap());
+            set.a_ttl = 300;
+        }
+        Snapshot::build(cfg, recs, None)
+    }
+
+    fn wire(s: &str) -> Box<[u8]> {
+        Name::from_text(s).unwrap().wire().into()
+    }
+
+    #[test]
+    fn empty_non_terminals_exist_up_to_the_apex() {
+        let s = snapshot(&[("a.b.c.privatelink.blob.core.windows.net", "10.0.0.1")]);
+        assert!(
+            !s.node(&wire("a.b.c.privatelink.blob.core.windows.net"))
+                .unwrap()
+                .is_empty_non_terminal()
+        );
+        assert!(
+            s.node(&wire("b.c.privatelink.blob.core.windows.net"))
+                .unwrap()
+                .is_empty_non_terminal()
+        );
+        assert!(
+            s.node(&wire("c.privatelink.blob.core.windows.net"))
+                .unwrap()
+                .is_empty_non_terminal()
+        );
+        assert!(s.node(&wire("privatelink.blob.core.windows.net")).is_none());
+    }
+
+    #[test]
+    fn serial_moves_only_when_data_changes() {
+        let a = snapshot(&[("x.privatelink.blob.core.windows.net", "10.0.0.1")]);
+        let serial = a.zones[0].local.as_ref().unwrap().serial;
+        let same = {
+            let b = snapshot(&[("x.privatelink.blob.core.windows.net", "10.0.0.1")]);
+            Snapshot::build((*b.config).clone(), records_of(&b), Some(&a))
+        };
+        assert_eq!(same.zones[0].local.as_ref().unwrap().serial, serial);
+        let changed = {
+            let b = snapshot(&[("x.privatelink.blob.core.windows.net", "10.0.0.2")]);
+            Snapshot::build((*b.config).clone(), records_of(&b), Some(&a))
+        };
+        assert!(changed.zones[0].local.as_ref().unwrap().serial > serial);
+    }
+
+    fn records_of(s: &Snapshot) -> Records {
+        let mut zone = std::collections::BTreeMap::new();
+        for (k, n) in &s.nodes {
+            if !n.is_empty_non_terminal() {
+                zone.insert(
+                    Name::from_canonical_wire(k),
+                    RecordSet {
+                        cname: n.cname.clone(),
+                        a: n.a.to_vec(),
+                        a_ttl: n.a_ttl,
+                        aaaa: n.aaaa.to_vec(),
+                        aaaa_ttl: n.aaaa_ttl,
+                    },
+                );
+            }
+        }
+        Records {
+            zones: vec![zone],
+            files: vec![],
+        }
+    }
+
+    #[test]
+    fn zone_and_twin_lookup_take_the_longest_match() {
+        let s = snapshot(&[]);
+        let q = wire("acct.privatelink.blob.core.windows.net");
+        assert_eq!(s.zone_of(&q), Some(0));
+        assert_eq!(s.zone_of(&wire("acct.blob.core.windows.net")), None);
+        let (zi, len) = s.twin_of(&wire("acct.blob.core.windows.net")).unwrap();
+        assert_eq!(zi, 0);
+        assert_eq!(len, wire("blob.core.windows.net").len());
+    }
+
+    #[test]
+    fn acl_matches_v4_mapped_clients() {
+        let s = snapshot(&[]);
+        assert!(s.is_allowed("10.1.2.3".parse().unwrap()));
+        assert!(s.is_allowed("::ffff:192.168.1.1".parse().unwrap()));
+        assert!(!s.is_allowed("192.0.2.1".parse().unwrap()));
+        assert!(!s.is_allowed("2001:db8::1".parse().unwrap()));
+    }
+}

@@ -1,0 +1,55 @@
+//! The daemon's shared state: the current snapshot behind an atomic
+//! pointer (queries load it without locking; a reload swaps it whole) and
+//! the stop flag.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::{ArcSwap, Guard};
+
+use crate::diag::Diagnostics;
+use crate::snapshot::Snapshot;
+
+pub struct State {
+    config_path: PathBuf,
+    current: ArcSwap<Snapshot>,
+    stopping: AtomicBool,
+}
+
+impl State {
+    pub fn new(config_path: &Path, snapshot: Snapshot) -> State {
+        State {
+            config_path: config_path.to_path_buf(),
+            current: ArcSwap::from_pointee(snapshot),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// The snapshot a query uses from start to end.
+    pub fn snapshot(&self) -> Guard<Arc<Snapshot>> {
+        self.current.load()
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    pub fn set_stopping(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// Builds a new snapshot from the files on disk and swaps it in; on any
+    /// error the running snapshot stays. Blocking (file I/O): call it off the
+    /// async workers.
+    pub fn reload(&self) -> Result<Arc<Snapshot>, Diagnostics> {
+        let old = self.current.load_full();
+        let new = Arc::new(crate::load(&self.config_path, Some(&old))?);
+        self.current.store(new.clone());
+        Ok(new)
+    }
+}

@@ -1,0 +1,180 @@
+use super::*;
+
+/// A query for `name`/`qtype`, optionally with an OPT record.
+fn query(name: &str, qtype: u16, edns: Option<(u16, u8, bool)>) -> Vec<u8> {
+    let mut p = vec![
+        0x12,
+        0x34,
+        0x01,
+        0x00,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        u8::from(edns.is_some()),
+    ];
+    for label in name.split('.').filter(|l| !l.is_empty()) {
+        p.push(label.len() as u8);
+        p.extend_from_slice(label.as_bytes());
+    }
+    p.push(0);
+    p.extend_from_slice(&qtype.to_be_bytes());
+    p.extend_from_slice(&CLASS_IN.to_be_bytes());
+    if let Some((size, version, dnssec_ok)) = edns {
+        p.push(0);
+        p.extend_from_slice(&rtype::OPT.to_be_bytes());
+        p.extend_from_slice(&size.to_be_bytes());
+        p.extend_from_slice(&[0, version, if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
+    }
+    p
+}
+
+#[test]
+fn parses_question_and_edns() {
+    let p = query(
+        "Acct.Blob.Core.Windows.Net",
+        rtype::AAAA,
+        Some((4096, 0, true)),
+    );
+    let q = parse_query(&p).unwrap();
+    assert_eq!(q.id, 0x1234);
+    assert!(q.rd);
+    assert_eq!(q.qtype, rtype::AAAA);
+    assert_eq!(
+        q.qname.wire(),
+        b"\x04acct\x04blob\x04core\x07windows\x03net\x00"
+    );
+    assert_eq!(
+        q.edns,
+        Some(Edns {
+            payload: 4096,
+            version: 0,
+            dnssec_ok: true
+        })
+    );
+    assert_eq!(udp_limit(q.edns, 1232), 1232);
+    assert_eq!(udp_limit(None, 1232), 512);
+    assert_eq!(
+        udp_limit(
+            Some(Edns {
+                payload: 100,
+                version: 0,
+                dnssec_ok: false
+            }),
+            1232
+        ),
+        512
+    );
+}
+
+#[test]
+fn malformed_packets() {
+    assert_eq!(parse_query(&[0; 11]).unwrap_err(), Malformed::Drop);
+    let mut response = query("a.b", rtype::A, None);
+    response[2] |= 0x80;
+    assert_eq!(parse_query(&response).unwrap_err(), Malformed::Drop);
+    let mut notify = query("a.b", rtype::A, None);
+    notify[2] = 4 << 3;
+    assert_eq!(parse_query(&notify).unwrap_err(), Malformed::NotImp);
+
+    let good = query("a.b", rtype::A, None);
+    // qdcount lies, in both directions.
+    let mut two = good.clone();
+    two[5] = 2;
+    assert_eq!(parse_query(&two).unwrap_err(), Malformed::FormErr);
+    let mut zero = good.clone();
+    zero[5] = 0;
+    assert_eq!(parse_query(&zero).unwrap_err(), Malformed::FormErr);
+    // Truncated question, trailing garbage, arcount with no record.
+    assert_eq!(
+        parse_query(&good[..good.len() - 1]).unwrap_err(),
+        Malformed::FormErr
+    );
+    let mut trailing = good.clone();
+    trailing.push(0);
+    assert_eq!(parse_query(&trailing).unwrap_err(), Malformed::FormErr);
+    let mut ar = good.clone();
+    ar[11] = 1;
+    assert_eq!(parse_query(&ar).unwrap_err(), Malformed::FormErr);
+    // A compression pointer (a loop onto itself) in the question.
+    let mut looped = good[..12].to_vec();
+    looped.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1]);
+    assert_eq!(parse_query(&looped).unwrap_err(), Malformed::FormErr);
+    // Two OPT records.
+    let mut two_opt = query("a.b", rtype::A, Some((1232, 0, false)));
+    let opt = two_opt[two_opt.len() - 11..].to_vec();
+    two_opt.extend_from_slice(&opt);
+    two_opt[11] = 2;
+    assert_eq!(parse_query(&two_opt).unwrap_err(), Malformed::FormErr);
+    // An over-long name.
+    let long = ["abcdefghijklmnopqrstuvwxyz012345678901234567890123456789"; 5].join(".");
+    assert_eq!(
+        parse_query(&query(&long, rtype::A, None)).unwrap_err(),
+        Malformed::FormErr
+    );
+}
+
+#[test]
+fn writer_compresses_and_echoes_the_question_case() {
+    let p = query("Alias.Zone.Test", rtype::A, None);
+    let q = parse_query(&p).unwrap();
+    let mut out = Vec::new();
+    let mut w = ResponseWriter::new(&mut out, &q, Rcode::NoError, true);
+    let target = b"\x04real\x04zone\x04test\x00";
+    w.record(q.qname.wire(), rtype::CNAME, 60, Rdata::Name(target));
+    w.record(target, rtype::A, 60, Rdata::Bytes(&[10, 0, 0, 1]));
+    w.finish(None, 1232, 512, Rcode::NoError);
+    assert_eq!(&out[..2], &[0x12, 0x34]);
+    assert_eq!(out[2], 0x85, "QR, AA, RD");
+    assert_eq!(out[3], 0x80, "RA, NOERROR");
+    assert_eq!(&out[6..8], &[0, 2]);
+    // The question as sent, mixed case and all.
+    assert_eq!(&out[12..p.len()], &p[12..]);
+    // Answer 1: owner is a pointer to the question name.
+    assert_eq!(&out[p.len()..p.len() + 2], &[0xC0, 12]);
+    // The CNAME target is written once; the A record's owner points at it,
+    // and the target's `zone.test` tail points into the question.
+    let target_at = p.len() + 12;
+    assert_eq!(&out[target_at..target_at + 5], b"\x04real");
+    assert_eq!(&out[target_at + 5..target_at + 7], &[0xC0, 12 + 6]);
+    let a_at = target_at + 7;
+    assert_eq!(
+        &out[a_at..a_at + 2],
+        &(0xC000u16 | target_at as u16).to_be_bytes()
+    );
+}
+
+#[test]
+fn truncation_keeps_the_question_and_sets_tc() {
+    let p = query("big.zone.test", rtype::A, Some((512, 0, false)));
+    let q = parse_query(&p).unwrap();
+    let mut out = Vec::new();
+    let mut w = ResponseWriter::new(&mut out, &q, Rcode::NoError, true);
+    for i in 0..100u8 {
+        w.record(q.qname.wire(), rtype::A, 60, Rdata::Bytes(&[10, 0, 0, i]));
+    }
+    w.finish(q.edns, 1232, 512, Rcode::NoError);
+    assert_eq!(out[2] & 0x02, 0x02, "TC");
+    assert_eq!(&out[6..10], &[0, 0, 0, 0]);
+    assert_eq!(&out[10..12], &[0, 1], "the OPT record stays");
+    assert_eq!(out.len(), p.len(), "header + question + OPT");
+}
+
+#[test]
+fn badvers_goes_in_the_opt_record() {
+    let p = query("a.b", rtype::A, Some((1232, 1, false)));
+    let q = parse_query(&p).unwrap();
+    let mut out = Vec::new();
+    ResponseWriter::new(&mut out, &q, Rcode::BadVers, false).finish(
+        q.edns,
+        1232,
+        1232,
+        Rcode::BadVers,
+    );
+    assert_eq!(out[3] & 0x0F, 0);
+    let opt = &out[out.len() - 11..];
+    assert_eq!(opt[5], 1, "extended rcode 1 << 4 = 16");
+}
