@@ -1,0 +1,271 @@
+//! Test harness: start the real `pldns` binary on loopback port 0 (it logs
+//! the port it got), talk DNS to it over UDP and TCP with hickory-proto
+//! messages, and stop it by PID.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Edns, Message, Query};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pldns");
+
+/// The `[server]` section every test config starts with.
+pub const SERVER: &str =
+    "[server]\nlisten = [\"127.0.0.1:0\"]\nallow = [\"127.0.0.0/8\", \"::1/128\"]\n";
+
+/// A directory of config and record files.
+pub struct Files {
+    pub dir: tempfile::TempDir,
+}
+
+impl Files {
+    pub fn new(files: &[(&str, &str)]) -> Files {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Files { dir };
+        for (name, text) in files {
+            f.write(name, text);
+        }
+        f
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        let path = self.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// A running daemon.
+pub struct Daemon {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub files: Files,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+/// Runs `pldns check` on a config file.
+pub fn check(config: &Path) -> (ExitStatus, String, String) {
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+impl Daemon {
+    /// Starts `pldns serve` on `pldns.toml` in `files`.
+    pub fn start(files: Files) -> Daemon {
+        Self::try_start(files).unwrap_or_else(|(log, status)| {
+            panic!("daemon did not start ({status:?}):\n{}", log.join("\n"))
+        })
+    }
+
+    pub fn try_start(files: Files) -> Result<Daemon, (Vec<String>, Option<ExitStatus>)> {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(files.path("pldns.toml"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = log.lock().unwrap().iter().find_map(|l| {
+                let rest = l.split("listening on ").nth(1)?;
+                rest.split_whitespace().next()?.parse::<SocketAddr>().ok()
+            });
+            if let Some(addr) = found {
+                return Ok(Daemon {
+                    child,
+                    addr,
+                    files,
+                    log,
+                });
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                return Err((log.lock().unwrap().clone(), Some(status)));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err((log.lock().unwrap().clone(), None));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line contains `needle`.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn query(&self, name: &str, rtype: RecordType) -> Message {
+        udp_query(self.addr, name, rtype)
+    }
+
+    pub fn query_tcp(&self, name: &str, rtype: RecordType) -> Message {
+        let q = build_query(name, rtype, Some(1232));
+        Message::from_vec(&tcp_exchange(self.addr, &q)).unwrap()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A recursive query with a random ID, with EDNS when `edns` gives a size.
+pub fn build_query(name: &str, rtype: RecordType, edns: Option<u16>) -> Vec<u8> {
+    let mut m = Message::query();
+    m.metadata.id = rand_id();
+    m.metadata.recursion_desired = true;
+    m.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+    if let Some(size) = edns {
+        let mut e = Edns::new();
+        e.set_max_payload(size);
+        m.set_edns(e);
+    }
+    m.to_vec().unwrap()
+}
+
+pub fn rand_id() -> u16 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(Instant::now()) as u16
+}
+
+/// Sends `packet` from `from` and waits up to `timeout` for one reply.
+pub fn udp_exchange_from(
+    from: &str,
+    to: SocketAddr,
+    packet: &[u8],
+    timeout: Duration,
+) -> Option<Vec<u8>> {
+    let sock = UdpSocket::bind(from).unwrap();
+    sock.set_read_timeout(Some(timeout)).unwrap();
+    sock.send_to(packet, to).unwrap();
+    let mut buf = vec![0; 65_535];
+    match sock.recv_from(&mut buf) {
+        Ok((n, _)) => Some(buf[..n].to_vec()),
+        Err(_) => None,
+    }
+}
+
+pub fn udp_exchange(to: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
+    udp_exchange_from("127.0.0.1:0", to, packet, Duration::from_secs(3))
+}
+
+pub fn udp_query(to: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    let q = build_query(name, rtype, Some(1232));
+    let reply = udp_exchange(to, &q).unwrap_or_else(|| panic!("no reply to {name} {rtype}"));
+    let m = Message::from_vec(&reply).unwrap();
+    assert_eq!(m.metadata.id, u16::from_be_bytes([q[0], q[1]]));
+    m
+}
+
+/// One TCP exchange on a new connection.
+pub fn tcp_exchange(to: SocketAddr, packet: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(to).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp_send(&mut s, packet);
+    tcp_recv(&mut s).expect("tcp reply")
+}
+
+pub fn tcp_send(s: &mut TcpStream, packet: &[u8]) {
+    let mut framed = (packet.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(packet);
+    s.write_all(&framed).unwrap();
+}
+
+pub fn tcp_recv(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut len = [0; 2];
+    s.read_exact(&mut len).ok()?;
+    let mut buf = vec![0; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf).ok()?;
+    Some(buf)
+}
+
+/// The answer section as `(name, type, rdata text)` triples.
+pub fn answers(m: &Message) -> Vec<(String, RecordType, String)> {
+    m.answers
+        .iter()
+        .map(|r| (r.name.to_ascii(), r.record_type(), rdata_text(&r.data)))
+        .collect()
+}
+
+pub fn rdata_text(d: &RData) -> String {
+    match d {
+        RData::A(a) => a.0.to_string(),
+        RData::AAAA(a) => a.0.to_string(),
+        RData::CNAME(c) => c.0.to_ascii(),
+        other => other.to_string(),
+    }
+}
+
+/// The A and AAAA addresses in the answer section.
+pub fn addresses(m: &Message) -> Vec<String> {
+    m.answers
+        .iter()
+        .filter_map(|r| r.data.ip_addr())
+        .map(|ip| ip.to_string())
+        .collect()
+}
