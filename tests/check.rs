@@ -48,8 +48,11 @@ fn check_prints_zones_records_and_forwarders() {
     assert!(out.contains("upstream: 127.0.0.1:5399"), "{out}");
 }
 
+/// Files of one fixture: (name, contents).
+type FixtureFiles = Vec<(&'static str, String)>;
+
 /// Each invalid fixture and the error lines `check` must print for it.
-fn invalid_cases() -> Vec<(Vec<(&'static str, String)>, Vec<String>)> {
+fn invalid_cases() -> Vec<(FixtureFiles, Vec<String>)> {
     let zone = |records: &str| {
         format!(
             "{SERVER}[[zone]]\nname = \"privatelink.blob.core.windows.net\"\nrecords = [{records}]\non_miss = \"nxdomain\"\n"
