@@ -11,15 +11,18 @@
 // so that answering never allocates; enums carrying one are large by design.
 #![allow(clippy::large_enum_variant)]
 
+pub mod cache;
 pub mod classify;
 pub mod config;
 pub mod diag;
+pub mod forward;
 pub mod local;
 pub mod name;
 pub mod records;
 pub mod resolve;
 pub mod server;
 pub mod snapshot;
+pub mod splice;
 pub mod state;
 pub mod summary;
 pub mod wire;

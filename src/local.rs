@@ -27,6 +27,8 @@ pub enum Start {
     Local(usize),
     /// A public name: synthesise `qname CNAME mapped`, continue at `mapped`.
     Twin { zone: usize, mapped: NameBuf },
+    /// A forwarded CNAME chain that entered local zone `zone` at `name`.
+    Chain { zone: usize, name: NameBuf },
 }
 
 pub fn answer(snap: &Snapshot, q: &Query<'_>, start: Start, w: &mut ResponseWriter<'_>) -> Outcome {
@@ -45,6 +47,7 @@ pub fn answer(snap: &Snapshot, q: &Query<'_>, start: Start, w: &mut ResponseWrit
             );
             (mapped, zone)
         }
+        Start::Chain { zone, name } => (name, zone),
     };
     for _ in 0..MAX_CHAIN {
         let z = &snap.zones[zone];

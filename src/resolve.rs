@@ -6,10 +6,14 @@
 //! locally or hand over to forwarding.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
+use crate::cache::{Cache, Depends};
 use crate::classify::{Route, classify};
+use crate::forward::{Forwarder, Question};
 use crate::local::{self, Outcome, Start};
 use crate::snapshot::Snapshot;
+use crate::splice::{Spliced, splice};
 use crate::wire::{
     self, CLASS_IN, Malformed, NameBuf, Query, Rcode, ResponseWriter, error_reply, parse_query,
     rtype, udp_limit,
@@ -46,9 +50,11 @@ pub struct ForwardJob {
     pub chained: bool,
 }
 
-/// Answers one packet. `out` is cleared and reused.
+/// Answers one packet. `out` is cleared and reused. Answers that need a
+/// forwarder come from `cache` when it has them, else as `Action::Forward`.
 pub fn resolve(
     snap: &Snapshot,
+    cache: Option<&Cache>,
     packet: &[u8],
     client: IpAddr,
     transport: Transport,
@@ -93,6 +99,9 @@ pub fn resolve(
         Route::Local(zone) => Start::Local(zone),
         Route::Twin { zone, mapped } => Start::Twin { zone, mapped },
         Route::Forward(zone) => {
+            if cached(snap, cache, &q, limit, out) {
+                return Action::Reply;
+            }
             out.clear();
             return Action::Forward(ForwardJob {
                 name: q.qname.clone(),
@@ -116,7 +125,9 @@ pub fn resolve(
             finish(w, rcode);
         }
         Outcome::Forward { name, zone } => {
-            w.finish(None, ours, usize::MAX, Rcode::NoError);
+            if cached(snap, cache, &q, limit, out) {
+                return Action::Reply;
+            }
             return Action::Forward(ForwardJob {
                 name,
                 qtype: q.qtype,
@@ -126,6 +137,125 @@ pub fn resolve(
         }
     }
     Action::Reply
+}
+
+fn cached(
+    snap: &Snapshot,
+    cache: Option<&Cache>,
+    q: &Query<'_>,
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> bool {
+    cache.is_some_and(|c| {
+        c.answer(
+            q,
+            snap.generations(),
+            Instant::now(),
+            (snap.config.edns_udp_size, limit),
+            out,
+        )
+    })
+}
+
+/// How many times one client query may go upstream: the name itself, then
+/// names where chains left the table (on_miss = "forward").
+const MAX_FORWARDS: usize = 4;
+
+/// Finishes a query that [`resolve`] handed over as `Action::Forward`:
+/// replays its local part on the same snapshot, asks the forwarders, splices
+/// their answer into the zones with records, caches the result and returns
+/// the reply for this client.
+pub async fn complete(
+    snap: &Snapshot,
+    forwarder: &Forwarder,
+    cache: Option<&Cache>,
+    packet: &[u8],
+    transport: Transport,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    let Ok(q) = parse_query(packet) else {
+        error_reply(&mut out, packet, Rcode::FormErr);
+        return out;
+    };
+    let limit = match transport {
+        Transport::Udp => udp_limit(q.edns, snap.config.edns_udp_size),
+        Transport::Tcp => u16::MAX as usize,
+    };
+    let ours = snap.config.edns_udp_size;
+    let timeout = snap.config.timeout;
+    fn question<'n>(name: &'n NameBuf, q: &Query<'_>) -> Question<'n> {
+        Question {
+            name: name.wire(),
+            qtype: q.qtype,
+            dnssec_ok: q.edns.is_some_and(|e| e.dnssec_ok),
+            checking_disabled: q.cd,
+        }
+    }
+
+    let mut w = ResponseWriter::new(&mut out, &q, Rcode::NoError, false);
+    let replay = |start, w: &mut ResponseWriter<'_>| match local::answer(snap, &q, start, w) {
+        Outcome::Forward { name, zone } => Some((name, zone)),
+        Outcome::Done(_) => None,
+    };
+    let first = match classify(snap, q.qname.wire()) {
+        Route::Local(zone) => replay(Start::Local(zone), &mut w).map(|(n, z)| (n, z, true)),
+        Route::Twin { zone, mapped } => {
+            replay(Start::Twin { zone, mapped }, &mut w).map(|(n, z)| (n, z, true))
+        }
+        Route::Forward(zone) => Some((q.qname.clone(), zone, false)),
+    };
+    let Some((mut name, mut zone, mut touched)) = first else {
+        // The same snapshot gives the same local answer; finish it as is.
+        w.finish(q.edns, ours, limit, Rcode::NoError);
+        return out;
+    };
+    // Upstream data for a name inside a zone with records is relayed but
+    // never cached: the table may gain that name at any moment.
+    let mut cacheable = true;
+    for _ in 0..MAX_FORWARDS {
+        cacheable &= snap.local_zone_of(name.wire()).is_none();
+        let reply = match forwarder
+            .query(snap.forwarders(zone), question(&name, &q), timeout)
+            .await
+        {
+            Ok(reply) => reply,
+            Err(_) => break,
+        };
+        match splice(snap, &q, &mut w, name.wire(), &reply) {
+            Spliced::Done {
+                rcode,
+                cut,
+                authentic,
+            } => {
+                touched |= cut;
+                w.set_rcode(rcode);
+                w.set_flags(authentic && !touched);
+                let body = w.finish_body();
+                if cacheable && let Some(cache) = cache {
+                    let depends = if touched {
+                        Depends::Table
+                    } else {
+                        Depends::Routing
+                    };
+                    let generation = Cache::generation_for(depends, snap.generations());
+                    cache.store(&q, body, rcode, generation, Instant::now());
+                }
+                wire::seal(body, q.edns, ours, limit, rcode);
+                return out;
+            }
+            Spliced::Forward {
+                name: next,
+                zone: next_zone,
+            } => {
+                name = next;
+                zone = next_zone;
+                touched = true;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(128);
+    servfail(snap, packet, transport, &mut out);
+    out
 }
 
 /// Queries answered with an error before any lookup.

@@ -77,6 +77,12 @@ pub struct Snapshot {
     allow: Vec<IpNet>,
     /// The record files read for this snapshot (to watch them).
     pub files: Vec<std::path::PathBuf>,
+    /// Changes when zones, forwarders or upstreams change: cached answers
+    /// that never touched a zone with records depend only on this.
+    pub routing_generation: u64,
+    /// Changes when that or any zone's records change: cached answers that
+    /// went through a zone with records depend on this.
+    pub table_generation: u64,
 }
 
 impl Snapshot {
@@ -131,7 +137,28 @@ impl Snapshot {
             });
         }
 
+        let mut routing = DefaultHasher::new();
+        config.upstream.hash(&mut routing);
+        for z in &config.zones {
+            (
+                &z.name,
+                z.records.is_some(),
+                z.on_miss == OnMiss::Forward,
+                &z.forwarders,
+            )
+                .hash(&mut routing);
+        }
+        let routing_generation = routing.finish();
+        let mut table = DefaultHasher::new();
+        routing_generation.hash(&mut table);
+        for z in zones.iter().filter_map(|z| z.local.as_ref()) {
+            (z.content_hash, z.ttl).hash(&mut table);
+        }
+        let table_generation = table.finish();
+
         Snapshot {
+            routing_generation,
+            table_generation,
             upstream: config.upstream.clone().into(),
             allow: config.allow.clone(),
             config: Arc::new(config),
@@ -157,6 +184,24 @@ impl Snapshot {
     /// twin's name (the part of `qname` to replace).
     pub fn twin_of(&self, qname: &[u8]) -> Option<(usize, usize)> {
         crate::name::suffixes(qname).find_map(|s| self.twin_index.get(s).map(|&zi| (zi, s.len())))
+    }
+
+    /// The forwarders of `zone`, or `[upstream]` for `None`.
+    pub fn forwarders(&self, zone: Option<usize>) -> &Arc<[SocketAddr]> {
+        match zone {
+            Some(zi) => &self.zones[zi].forwarders,
+            None => &self.upstream,
+        }
+    }
+
+    /// True when `name` lies in a zone with records.
+    pub fn local_zone_of(&self, name: &[u8]) -> Option<usize> {
+        self.zone_of(name)
+            .filter(|&zi| self.zones[zi].local.is_some())
+    }
+
+    pub fn generations(&self) -> (u64, u64) {
+        (self.routing_generation, self.table_generation)
     }
 
     pub fn node(&self, name: &[u8]) -> Option<&Node> {

@@ -6,14 +6,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use arc_swap::{ArcSwap, Guard};
+use arc_swap::{ArcSwap, ArcSwapOption, Guard};
 
+use crate::cache::Cache;
 use crate::diag::Diagnostics;
+use crate::forward::Forwarder;
 use crate::snapshot::Snapshot;
 
 pub struct State {
     config_path: PathBuf,
     current: ArcSwap<Snapshot>,
+    /// Replaced only when `[cache]` changes; entries of other snapshots are
+    /// told apart by their generation (see `cache`).
+    cache: ArcSwapOption<Cache>,
+    /// Forwarder health outlives reloads: it is about the servers, not the
+    /// config that names them.
+    pub forwarder: Forwarder,
     stopping: AtomicBool,
 }
 
@@ -21,6 +29,8 @@ impl State {
     pub fn new(config_path: &Path, snapshot: Snapshot) -> State {
         State {
             config_path: config_path.to_path_buf(),
+            cache: ArcSwapOption::new(Cache::new(&snapshot.config.cache).map(Arc::new)),
+            forwarder: Forwarder::new(),
             current: ArcSwap::from_pointee(snapshot),
             stopping: AtomicBool::new(false),
         }
@@ -29,6 +39,10 @@ impl State {
     /// The snapshot a query uses from start to end.
     pub fn snapshot(&self) -> Guard<Arc<Snapshot>> {
         self.current.load()
+    }
+
+    pub fn cache(&self) -> Guard<Option<Arc<Cache>>> {
+        self.cache.load()
     }
 
     pub fn config_path(&self) -> &Path {
@@ -49,6 +63,10 @@ impl State {
     pub fn reload(&self) -> Result<Arc<Snapshot>, Diagnostics> {
         let old = self.current.load_full();
         let new = Arc::new(crate::load(&self.config_path, Some(&old))?);
+        if new.config.cache != old.config.cache {
+            self.cache
+                .store(Cache::new(&new.config.cache).map(Arc::new));
+        }
         self.current.store(new.clone());
         Ok(new)
     }

@@ -392,33 +392,143 @@ impl<'b> ResponseWriter<'b> {
     /// Ends the message: writes the counts and the OPT record (when the query
     /// had EDNS), and truncates to `limit` with TC set when it does not fit.
     pub fn finish(self, edns: Option<Edns>, our_payload: u16, limit: usize, rcode: Rcode) {
+        let out = self.finish_body();
+        seal(out, edns, our_payload, limit, rcode);
+    }
+
+    /// Ends the message without OPT record or truncation: the form the cache
+    /// keeps, sealed per client by [`seal`].
+    pub fn finish_body(self) -> &'b mut Vec<u8> {
         let start = self.start;
         let out = self.out;
-        let opt_len = if edns.is_some() { 11 } else { 0 };
-        let mut counts = self.counts;
-        if out.len() - start + opt_len > limit {
-            // RFC 2181 §9: a truncated answer drops whole sections; the
-            // question stays so the client can match it and retry over TCP.
-            let qend = question_end(&out[start..]).unwrap_or(HEADER_LEN);
-            out.truncate(start + qend);
-            counts = [0; 3];
-            out[start + 2] |= 0x02;
+        for (i, count) in self.counts.iter().enumerate() {
+            let at = start + 6 + 2 * i;
+            out[at..at + 2].copy_from_slice(&count.to_be_bytes());
         }
-        out[start + 6..start + 8].copy_from_slice(&counts[0].to_be_bytes());
-        out[start + 8..start + 10].copy_from_slice(&counts[1].to_be_bytes());
-        let arcount = u16::from(edns.is_some());
-        out[start + 10..start + 12].copy_from_slice(&arcount.to_be_bytes());
-        if edns.is_some() {
-            let ext = (rcode as u8) >> 4;
-            out.push(0); // root owner
-            out.extend_from_slice(&rtype::OPT.to_be_bytes());
-            out.extend_from_slice(&our_payload.to_be_bytes());
-            // ext-rcode, version 0, no flags: we sign nothing, so DO is not set
-            // (RFC 3225 §3).
-            out.extend_from_slice(&[ext, 0, 0, 0]);
-            out.extend_from_slice(&[0, 0]);
+        out
+    }
+
+    /// Appends a record whose RDATA is already encoded (uncompressed), as
+    /// relayed from an upstream answer.
+    pub fn relayed(
+        &mut self,
+        section: usize,
+        owner: &[u8],
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: &[u8],
+    ) {
+        self.write_name(owner);
+        self.out.extend_from_slice(&rtype.to_be_bytes());
+        self.out.extend_from_slice(&class.to_be_bytes());
+        self.out.extend_from_slice(&ttl.to_be_bytes());
+        self.out
+            .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        self.out.extend_from_slice(rdata);
+        self.counts[section] += 1;
+    }
+
+    pub fn set_flags(&mut self, authentic_data: bool) {
+        let b = &mut self.out[self.start + 3];
+        *b = if authentic_data {
+            *b | 0x20
+        } else {
+            *b & !0x20
+        };
+    }
+}
+
+/// Finishes a complete message body in `out` for one client: appends the
+/// OPT record when the query had EDNS, and truncates to `limit` with TC set
+/// when it does not fit.
+pub fn seal(out: &mut Vec<u8>, edns: Option<Edns>, our_payload: u16, limit: usize, rcode: Rcode) {
+    let opt_len = if edns.is_some() { 11 } else { 0 };
+    if out.len() + opt_len > limit {
+        // RFC 2181 §9: a truncated answer drops whole sections; the
+        // question stays so the client can match it and retry over TCP.
+        let qend = question_end(out).unwrap_or(HEADER_LEN);
+        out.truncate(qend);
+        out[6..12].fill(0);
+        out[2] |= 0x02;
+    }
+    if edns.is_some() {
+        let arcount = u16_at(out, 10).unwrap_or(0) + 1;
+        out[10..12].copy_from_slice(&arcount.to_be_bytes());
+        let ext = (rcode as u8) >> 4;
+        out.push(0); // root owner
+        out.extend_from_slice(&rtype::OPT.to_be_bytes());
+        out.extend_from_slice(&our_payload.to_be_bytes());
+        // ext-rcode, version 0, no flags: we sign nothing, so DO is not set
+        // (RFC 3225 §3).
+        out.extend_from_slice(&[ext, 0, 0, 0]);
+        out.extend_from_slice(&[0, 0]);
+    }
+}
+
+/// What the cache needs to know of a reply body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Sections {
+    /// The smallest TTL in the answer section, if it has records.
+    pub min_answer_ttl: Option<u32>,
+    /// True when the answer holds data of the asked type (not only a chain).
+    pub has_qtype_answer: bool,
+    /// RFC 2308 §5: min(SOA TTL, SOA MINIMUM) of an authority-section SOA.
+    pub negative_ttl: Option<u32>,
+}
+
+/// Walks a reply body (no OPT) for [`Sections`].
+pub fn sections(msg: &[u8]) -> Option<Sections> {
+    let qname_end = skip_name(msg, HEADER_LEN)?;
+    let qtype = u16_at(msg, qname_end)?;
+    let mut at = qname_end + 4;
+    let an = u16_at(msg, 6)? as usize;
+    let ns = u16_at(msg, 8)? as usize;
+    let mut s = Sections {
+        min_answer_ttl: None,
+        has_qtype_answer: false,
+        negative_ttl: None,
+    };
+    for i in 0..an + ns {
+        at = skip_name(msg, at)?;
+        let rtype = u16_at(msg, at)?;
+        let ttl = u32::from_be_bytes(msg.get(at + 4..at + 8)?.try_into().ok()?);
+        let rdlen = u16_at(msg, at + 8)? as usize;
+        let rdata = at + 10;
+        at = rdata + rdlen;
+        if at > msg.len() {
+            return None;
+        }
+        if i < an {
+            s.min_answer_ttl = Some(s.min_answer_ttl.map_or(ttl, |m| m.min(ttl)));
+            s.has_qtype_answer |= rtype == qtype || (qtype == rtype::ANY && rtype != rtype::CNAME);
+        } else if rtype == rtype::SOA {
+            // MINIMUM is the last 4 bytes of the SOA RDATA.
+            let min = u32::from_be_bytes(msg.get(at - 4..at)?.try_into().ok()?);
+            s.negative_ttl = Some(ttl.min(min));
         }
     }
+    Some(s)
+}
+
+/// Offsets of the TTL field of every record in a message without OPT, for
+/// counting cached TTLs down. `None` if the message does not walk cleanly.
+pub fn ttl_offsets(msg: &[u8]) -> Option<Vec<u16>> {
+    let mut at = question_end(msg)?;
+    let total: usize = (3..6)
+        .map(|i| u16_at(msg, 2 * i).unwrap_or(0) as usize)
+        .sum();
+    let mut offsets = Vec::with_capacity(total);
+    for _ in 0..total {
+        at = skip_name(msg, at)?;
+        offsets.push(u16::try_from(at + 4).ok()?);
+        let rdlen = u16_at(msg, at + 8)? as usize;
+        at += 10 + rdlen;
+        if at > msg.len() {
+            return None;
+        }
+    }
+    Some(offsets)
 }
 
 /// RDATA to write: raw bytes, or a name that may become a compression target.

@@ -146,6 +146,10 @@ pub fn bind(addrs: &[SocketAddr]) -> Result<Vec<Listener>, BindError> {
     addrs.iter().map(|&a| bind_one(a, workers)).collect()
 }
 
+/// Forwarded queries waiting for an upstream at once; past this, SERVFAIL
+/// at once instead of an unbounded queue of tasks and sockets.
+pub const MAX_FORWARDS_IN_FLIGHT: usize = 4096;
+
 /// How long in-flight work may take to finish after a stop signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -157,16 +161,27 @@ pub async fn run(
 ) {
     let mut loops = JoinSet::new();
     let connections = Arc::new(tcp::Connections::default());
+    let inflight = Arc::new(tokio::sync::Semaphore::new(MAX_FORWARDS_IN_FLIGHT));
     for l in listeners {
         info!(addr = %l.addr, "listening on {} (udp, tcp)", l.addr);
         for sock in l.udp {
-            loops.spawn(udp::serve(Arc::new(sock), state.clone()));
+            loops.spawn(udp::serve(Arc::new(sock), state.clone(), inflight.clone()));
         }
-        loops.spawn(tcp::serve(l.tcp, state.clone(), connections.clone()));
+        loops.spawn(tcp::serve(
+            l.tcp,
+            state.clone(),
+            connections.clone(),
+            inflight.clone(),
+        ));
     }
     stop.await;
     info!("stopping: no new queries accepted");
     loops.abort_all();
     while loops.join_next().await.is_some() {}
+    // Forwards in flight hold permits; all permits back means all answered.
+    let drained = async {
+        let _all = inflight.acquire_many(MAX_FORWARDS_IN_FLIGHT as u32).await;
+    };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
     connections.drain(DRAIN_TIMEOUT).await;
 }

@@ -11,7 +11,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
 use tracing::debug;
 
-use crate::resolve::{Action, Transport, resolve, servfail};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::Mutex;
+
+use crate::resolve::{Action, Transport, complete, resolve, servfail};
 use crate::state::State;
 
 /// RFC 7766 §6.2.3 suggests a few seconds; 10 s serves slow clients without
@@ -50,7 +53,12 @@ impl Drop for Guard {
     }
 }
 
-pub async fn serve(listener: TcpListener, state: Arc<State>, conns: Arc<Connections>) {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    conns: Arc<Connections>,
+    inflight: Arc<Semaphore>,
+) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = limit.clone().acquire_owned().await else {
@@ -67,25 +75,38 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, conns: Arc<Connecti
         conns.open.fetch_add(1, Ordering::AcqRel);
         let guard = Guard(conns.clone());
         let state = state.clone();
+        let inflight = inflight.clone();
         // Connections are not aborted with the accept loop: they finish the
         // query in hand, bounded by the idle timeout.
         tokio::spawn(async move {
             let _permit = permit;
             let _guard = guard;
-            if let Err(e) = connection(stream, peer.ip(), &state).await {
+            if let Err(e) = connection(stream, peer.ip(), state, inflight).await {
                 debug!(%peer, error = %e, "tcp connection closed");
             }
         });
     }
 }
 
+async fn write_framed(wr: &Mutex<OwnedWriteHalf>, msg: &[u8]) -> std::io::Result<()> {
+    let mut framed = Vec::with_capacity(msg.len() + 2);
+    framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    framed.extend_from_slice(msg);
+    wr.lock().await.write_all(&framed).await
+}
+
+/// One connection. Local answers go out in order; forwarded ones are
+/// answered as they complete (RFC 7766 §7 allows out-of-order replies),
+/// so one slow upstream does not stall the pipeline behind it.
 async fn connection(
     stream: TcpStream,
     client: std::net::IpAddr,
-    state: &State,
+    state: Arc<State>,
+    inflight: Arc<Semaphore>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
-    let (rd, mut wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    let wr = Arc::new(Mutex::new(wr));
     let mut rd = BufReader::new(rd);
     let mut msg = Vec::with_capacity(512);
     let mut out = Vec::with_capacity(4096);
@@ -104,14 +125,39 @@ async fn connection(
             return Ok(());
         }
         let snap = state.snapshot();
-        match resolve(&snap, &msg, client, Transport::Tcp, &mut out) {
+        let cache = state.cache();
+        match resolve(
+            &snap,
+            cache.as_deref(),
+            &msg,
+            client,
+            Transport::Tcp,
+            &mut out,
+        ) {
             Action::Reply => {}
             Action::Drop => continue,
-            Action::Forward(_job) => servfail(&snap, &msg, Transport::Tcp, &mut out),
+            Action::Forward(_) => match inflight.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let snap = Arc::clone(&snap);
+                    let (state, wr, packet) = (state.clone(), wr.clone(), msg.clone());
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        let cache = state.cache();
+                        let reply = complete(
+                            &snap,
+                            &state.forwarder,
+                            cache.as_deref(),
+                            &packet,
+                            Transport::Tcp,
+                        )
+                        .await;
+                        let _ = write_framed(&wr, &reply).await;
+                    });
+                    continue;
+                }
+                Err(_) => servfail(&snap, &msg, Transport::Tcp, &mut out),
+            },
         }
-        let mut framed = Vec::with_capacity(out.len() + 2);
-        framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
-        framed.extend_from_slice(&out);
-        wr.write_all(&framed).await?;
+        write_framed(&wr, &out).await?;
     }
 }

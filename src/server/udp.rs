@@ -7,10 +7,12 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tracing::debug;
 
-use crate::resolve::{Action, Transport, resolve, servfail};
+use tokio::sync::Semaphore;
+
+use crate::resolve::{Action, Transport, complete, resolve, servfail};
 use crate::state::State;
 
-pub async fn serve(sock: Arc<UdpSocket>, state: Arc<State>) {
+pub async fn serve(sock: Arc<UdpSocket>, state: Arc<State>, inflight: Arc<Semaphore>) {
     let mut buf = vec![0u8; 65_535];
     let mut out = Vec::with_capacity(4096);
     loop {
@@ -25,11 +27,44 @@ pub async fn serve(sock: Arc<UdpSocket>, state: Arc<State>) {
             }
         };
         let snap = state.snapshot();
+        let cache = state.cache();
         let packet = &buf[..n];
-        match resolve(&snap, packet, peer.ip(), Transport::Udp, &mut out) {
+        match resolve(
+            &snap,
+            cache.as_deref(),
+            packet,
+            peer.ip(),
+            Transport::Udp,
+            &mut out,
+        ) {
             Action::Reply => {}
             Action::Drop => continue,
-            Action::Forward(_job) => servfail(&snap, packet, Transport::Udp, &mut out),
+            Action::Forward(_) => match inflight.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    // The task keeps this query's snapshot: one view to the end.
+                    let snap = Arc::clone(&snap);
+                    let (state, sock, packet) = (state.clone(), sock.clone(), packet.to_vec());
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        let cache = state.cache();
+                        let reply = complete(
+                            &snap,
+                            &state.forwarder,
+                            cache.as_deref(),
+                            &packet,
+                            Transport::Udp,
+                        )
+                        .await;
+                        if let Err(e) = sock.send_to(&reply, peer).await {
+                            debug!(%peer, error = %e, "udp send error");
+                        }
+                    });
+                    continue;
+                }
+                // Too many forwards in flight: fail fast rather than queue
+                // without bound.
+                Err(_) => servfail(&snap, packet, Transport::Udp, &mut out),
+            },
         }
         if let Err(e) = sock.send_to(&out, peer).await {
             debug!(%peer, error = %e, "udp send error");

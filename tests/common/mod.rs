@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 
+pub mod upstream;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_pldns");
 
 /// The `[server]` section every test config starts with.

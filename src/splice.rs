@@ -1,0 +1,140 @@
+//! Splicing a forwarded answer: follow its CNAME chain from the name we
+//! asked; where the chain enters a zone with records, cut it and finish the
+//! answer from the table (the Private Link case: upstream says
+//! `acct.blob.core.windows.net CNAME acct.privatelink.blob.core.windows.net`
+//! and a public address; the client gets the CNAME and the private address).
+//! An answer whose chain never enters such a zone is relayed as it came.
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Record, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
+
+use crate::forward::wire_of;
+use crate::local::{self, Outcome, Start};
+use crate::snapshot::Snapshot;
+use crate::wire::{ANSWER, AUTHORITY, NameBuf, Query, Rcode, ResponseWriter};
+
+/// Longest forwarded chain we follow looking for a cut point.
+const MAX_CHAIN: usize = 16;
+const ADDITIONAL: usize = 2;
+
+#[derive(Debug)]
+pub enum Spliced {
+    /// The answer is complete. `cut` is true when the table finished it.
+    Done {
+        rcode: Rcode,
+        cut: bool,
+        authentic: bool,
+    },
+    /// The chain entered a zone with records at a name its table lacks and
+    /// the zone says `on_miss = "forward"`: ask `zone`'s forwarders for `name`.
+    Forward { name: NameBuf, zone: Option<usize> },
+}
+
+/// Appends `reply` (the answer to `asked`) to `w`.
+pub fn splice(
+    snap: &Snapshot,
+    q: &Query<'_>,
+    w: &mut ResponseWriter<'_>,
+    asked: &[u8],
+    reply: &Message,
+) -> Spliced {
+    let asked_is_local = snap.local_zone_of(asked).is_some();
+    let mut chain: Vec<&Record> = Vec::new();
+    let mut current = asked.to_vec();
+    let mut cut = None;
+    for _ in 0..MAX_CHAIN {
+        let Some(rec) = reply
+            .answers
+            .iter()
+            .find(|r| r.record_type() == RecordType::CNAME && wire_of(&r.name) == current)
+        else {
+            break;
+        };
+        let hickory_proto::rr::RData::CNAME(target) = &rec.data else {
+            break;
+        };
+        chain.push(rec);
+        let target = wire_of(&target.0);
+        if !asked_is_local && let Some(zone) = snap.local_zone_of(&target) {
+            cut = NameBuf::from_wire(&target).map(|name| (zone, name));
+            break;
+        }
+        current = target;
+    }
+
+    let Some((zone, name)) = cut else {
+        // No cut: relay every section. Records the upstream sent for names
+        // inside our zones with records are dropped (they would be public
+        // data for private names), unless we asked about such a name.
+        let keep = |r: &Record| asked_is_local || snap.local_zone_of(&wire_of(&r.name)).is_none();
+        w.section(ANSWER);
+        reply
+            .answers
+            .iter()
+            .filter(|r| keep(r))
+            .for_each(|r| relay(w, ANSWER, r));
+        w.section(AUTHORITY);
+        reply
+            .authorities
+            .iter()
+            .filter(|r| keep(r))
+            .for_each(|r| relay(w, AUTHORITY, r));
+        w.section(ADDITIONAL);
+        reply
+            .additionals
+            .iter()
+            .filter(|r| keep(r))
+            .for_each(|r| relay(w, ADDITIONAL, r));
+        w.section(ANSWER);
+        return Spliced::Done {
+            rcode: rcode_of(reply),
+            cut: false,
+            authentic: reply.metadata.authentic_data,
+        };
+    };
+    for rec in chain {
+        relay(w, ANSWER, rec);
+    }
+    match local::answer(snap, q, Start::Chain { zone, name }, w) {
+        Outcome::Done(rcode) => Spliced::Done {
+            rcode,
+            cut: true,
+            authentic: false,
+        },
+        Outcome::Forward { name, zone } => Spliced::Forward { name, zone },
+    }
+}
+
+fn rcode_of(reply: &Message) -> Rcode {
+    match u16::from(reply.metadata.response_code) {
+        0 => Rcode::NoError,
+        1 => Rcode::FormErr,
+        3 => Rcode::NxDomain,
+        4 => Rcode::NotImp,
+        5 => Rcode::Refused,
+        // Anything else (YXDOMAIN, extended codes) becomes SERVFAIL: we cannot
+        // vouch for an answer we do not understand.
+        _ => Rcode::ServFail,
+    }
+}
+
+/// Appends one upstream record, RDATA re-encoded without compression
+/// pointers (they pointed into the upstream's message, not ours).
+fn relay(w: &mut ResponseWriter<'_>, section: usize, rec: &Record) {
+    let rtype = u16::from(rec.record_type());
+    if rtype == 41 {
+        return;
+    }
+    let mut rdata = Vec::with_capacity(64);
+    {
+        let mut enc = BinEncoder::new(&mut rdata);
+        enc.set_name_encoding(NameEncoding::Uncompressed);
+        if rec.data.emit(&mut enc).is_err() {
+            return;
+        }
+    }
+    let class = u16::from(rec.dns_class);
+    w.section(section);
+    w.relayed(section, &wire_of(&rec.name), rtype, class, rec.ttl, &rdata);
+}
