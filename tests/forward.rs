@@ -63,6 +63,25 @@ fn public_dns(q: &Message) -> Reply {
             Reply::ok(chain)
         }
         "nx.example.com" => Reply::nxdomain("example.com.", 30),
+        // Custom names pointing into the backup zone (public DNS has no
+        // backup chain of its own).
+        "vault.contoso.com" => Reply::ok(vec![
+            cname(
+                "vault.contoso.com.",
+                "vault-ab-pod01-fab1.privatelink.eus.backup.windowsazure.com.",
+                300,
+            ),
+            a(
+                "vault-ab-pod01-fab1.privatelink.eus.backup.windowsazure.com.",
+                PUBLIC_IP,
+                300,
+            ),
+        ]),
+        "oldvault.contoso.com" => Reply::ok(vec![cname(
+            "oldvault.contoso.com.",
+            "vault-ab-pod01-gone.privatelink.eus.backup.windowsazure.com.",
+            300,
+        )]),
         _ => Reply::nxdomain(".", 30),
     }
 }
@@ -443,6 +462,19 @@ fn splice_miss_with_nxdomain_gives_the_chain_and_nxdomain() {
         );
         assert!(!addresses(&m).contains(&PUBLIC_IP.to_string()));
     }
+    // Backup: a chain into the backup zone is cut and completed, or ends in
+    // NXDOMAIN where the table lacks the name.
+    assert_eq!(
+        addresses(&d.query("vault.contoso.com", RecordType::A)),
+        ["10.0.0.8"]
+    );
+    let m = d.query("oldvault.contoso.com", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(answers(&m).len(), 1);
+    assert_eq!(
+        m.authorities[0].name.to_ascii(),
+        "privatelink.eus.backup.windowsazure.com."
+    );
     // A backup name the table lacks: public DNS says NXDOMAIN, relayed.
     let m = d.query(
         "vault-ab-pod01-rec2.eus.backup.windowsazure.com",
