@@ -19,6 +19,7 @@ pub mod forward;
 pub mod local;
 pub mod name;
 pub mod records;
+pub mod reload;
 pub mod resolve;
 pub mod server;
 pub mod snapshot;

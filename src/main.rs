@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::{error, info, warn};
+use tracing::info;
 
 use pldns::state::State;
 
@@ -74,6 +74,9 @@ fn init_logging() {
 
 fn serve(config: PathBuf) -> ExitCode {
     init_logging();
+    // Absolute, not canonical: file events name the path as watched, and a
+    // symlinked config (swapped by deployment tools) must stay a symlink.
+    let config = std::path::absolute(&config).unwrap_or(config);
     let snap = match pldns::load(&config, None) {
         Ok(s) => s,
         Err(diags) => {
@@ -117,13 +120,14 @@ fn serve(config: PathBuf) -> ExitCode {
             eprintln!("pldns: cannot install signal handlers");
             return ExitCode::FAILURE;
         };
-        let reload_state = state.clone();
+        let (hup_tx, hup_rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
                 info!("SIGHUP: reloading");
-                reload(&reload_state).await;
+                let _ = hup_tx.send(());
             }
         });
+        tokio::spawn(pldns::reload::run(state.clone(), hup_rx));
         let stop_state = state.clone();
         let stop = async move {
             tokio::select! {
@@ -136,33 +140,4 @@ fn serve(config: PathBuf) -> ExitCode {
         info!("stopped");
         ExitCode::SUCCESS
     })
-}
-
-async fn reload(state: &Arc<State>) {
-    let st = state.clone();
-    let started = std::time::Instant::now();
-    let old_listen = state.snapshot().config.listen.clone();
-    match tokio::task::spawn_blocking(move || st.reload()).await {
-        Ok(Ok(snap)) => {
-            info!(
-                records = snap.record_count(),
-                zones = snap.zones.len(),
-                ms = started.elapsed().as_millis() as u64,
-                "reload applied"
-            );
-            if snap.config.listen != old_listen {
-                warn!("listen addresses changed; restart pldns to apply them");
-            }
-        }
-        Ok(Err(diags)) => {
-            for d in diags.iter() {
-                error!("{d}");
-            }
-            error!(
-                "reload failed: {} error(s); the previous configuration and records stay in service",
-                diags.len()
-            );
-        }
-        Err(e) => error!("reload task failed: {e}"),
-    }
 }

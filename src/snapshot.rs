@@ -60,6 +60,10 @@ pub struct Node {
 }
 
 impl Node {
+    pub fn record_count(&self) -> usize {
+        self.a.len() + self.aaaa.len() + usize::from(self.cname.is_some())
+    }
+
     pub fn is_empty_non_terminal(&self) -> bool {
         self.cname.is_none() && self.a.is_empty() && self.aaaa.is_empty()
     }
@@ -214,6 +218,29 @@ impl Snapshot {
             v4 => v4,
         };
         self.allow.iter().any(|net| net.contains(&client))
+    }
+
+    /// Records added and removed going from `old` to `self`, counted per
+    /// address and CNAME.
+    pub fn record_diff(&self, old: &Snapshot) -> (usize, usize) {
+        fn count_missing(from: &Snapshot, to: &Snapshot) -> usize {
+            from.nodes
+                .iter()
+                .map(|(name, n)| match to.nodes.get(name) {
+                    None => n.record_count(),
+                    Some(o) => {
+                        n.a.iter().filter(|ip| !o.a.contains(ip)).count()
+                            + n.aaaa.iter().filter(|ip| !o.aaaa.contains(ip)).count()
+                            + usize::from(
+                                n.cname.is_some()
+                                    && n.cname.as_ref().map(|c| &c.0)
+                                        != o.cname.as_ref().map(|c| &c.0),
+                            )
+                    }
+                })
+                .sum()
+        }
+        (count_missing(self, old), count_missing(old, self))
     }
 
     /// Records in the table, all zones together.

@@ -22,6 +22,7 @@ pub struct State {
     /// Forwarder health outlives reloads: it is about the servers, not the
     /// config that names them.
     pub forwarder: Forwarder,
+    pub reload_stats: crate::reload::ReloadStats,
     stopping: AtomicBool,
 }
 
@@ -31,6 +32,11 @@ impl State {
             config_path: config_path.to_path_buf(),
             cache: ArcSwapOption::new(Cache::new(&snapshot.config.cache).map(Arc::new)),
             forwarder: Forwarder::new(),
+            reload_stats: {
+                let stats = crate::reload::ReloadStats::default();
+                stats.mark_ok();
+                stats
+            },
             current: ArcSwap::from_pointee(snapshot),
             stopping: AtomicBool::new(false),
         }
@@ -59,8 +65,8 @@ impl State {
 
     /// Builds a new snapshot from the files on disk and swaps it in; on any
     /// error the running snapshot stays. Blocking (file I/O): call it off the
-    /// async workers.
-    pub fn reload(&self) -> Result<Arc<Snapshot>, Diagnostics> {
+    /// async workers. Returns the old and the new snapshot.
+    pub fn reload(&self) -> Result<(Arc<Snapshot>, Arc<Snapshot>), Diagnostics> {
         let old = self.current.load_full();
         let new = Arc::new(crate::load(&self.config_path, Some(&old))?);
         if new.config.cache != old.config.cache {
@@ -68,6 +74,6 @@ impl State {
                 .store(Cache::new(&new.config.cache).map(Arc::new));
         }
         self.current.store(new.clone());
-        Ok(new)
+        Ok((old, new))
     }
 }

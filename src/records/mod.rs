@@ -91,17 +91,22 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
+/// True for a file a records directory would read (by name only).
+pub fn is_record_file_name(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_none_or(|n| n.starts_with('.'));
+    !hidden && format_of(path).is_some()
+}
+
 /// Files a records directory contributes: known endings only, and not the
 /// hidden or backup files editors leave behind (`.x.toml.swp`, `x.hosts~`).
 fn directory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_none_or(|n| n.starts_with('.'));
-        if !hidden && path.is_file() && format_of(&path).is_some() {
+        if is_record_file_name(&path) && path.is_file() {
             files.push(path);
         }
     }
