@@ -3,7 +3,7 @@
 //! non-terminals between them, and the client ACL. A reload builds a new
 //! `Snapshot` and swaps it in whole; nothing in it changes after `build`.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -14,6 +14,10 @@ use ipnet::IpNet;
 use crate::config::{Config, OnMiss};
 use crate::name::Name;
 use crate::records::{RecordSet, Records};
+
+/// foldhash: several times faster than SipHash on short keys, and seeded per
+/// process, so table lookups stay cheap without being predictable.
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 
 /// RFC 6303 §3 style SOA for locally served zones: `localhost.` as MNAME
 /// and NS target, `nobody.invalid.` as RNAME. Nothing here is meant to be
@@ -99,9 +103,9 @@ impl Snapshot {
             .map(|d| d.as_secs() as u32)
             .unwrap_or(1);
         let mut zones = Vec::with_capacity(config.zones.len());
-        let mut zone_index = HashMap::new();
-        let mut twin_index = HashMap::new();
-        let mut nodes: HashMap<Box<[u8]>, Node> = HashMap::new();
+        let mut zone_index = HashMap::default();
+        let mut twin_index = HashMap::default();
+        let mut nodes: HashMap<Box<[u8]>, Node> = HashMap::default();
 
         for (zi, zc) in config.zones.iter().enumerate() {
             zone_index.insert(zc.name.wire().into(), zi);

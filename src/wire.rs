@@ -236,6 +236,10 @@ struct Written {
     len: u8,
 }
 
+/// Room for the names compression can point at: the question and a CNAME
+/// chain or two. Names that do not fit are written uncompressed.
+const NAMES: usize = 320;
+
 /// Appends one response to a buffer: header, the query's question, records,
 /// then the OPT record. Names are compressed against owner names and CNAME
 /// targets already written.
@@ -246,7 +250,7 @@ pub struct ResponseWriter<'b> {
     counts: [u16; 3],
     written: [Written; 8],
     nwritten: usize,
-    names: [u8; 1024],
+    names: [u8; NAMES],
     names_len: usize,
 }
 
@@ -294,7 +298,7 @@ impl<'b> ResponseWriter<'b> {
                 len: 0,
             }; 8],
             nwritten: 0,
-            names: [0; 1024],
+            names: [0; NAMES],
             names_len: 0,
         }
     }

@@ -2,6 +2,7 @@
 //! the per-socket receive loops, and clean shutdown. Resolution itself is in
 //! [`crate::resolve`]; this module only moves bytes.
 
+mod mmsg;
 mod tcp;
 mod udp;
 
@@ -11,8 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
+use std::sync::atomic::{AtomicBool, Ordering};
 use thiserror::Error;
-use tokio::net::{TcpListener, UdpSocket};
+
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tracing::info;
 
@@ -57,7 +60,7 @@ fn bind_error(addr: SocketAddr, proto: &'static str, e: io::Error) -> BindError 
 /// The sockets of one `listen` address.
 pub struct Listener {
     pub addr: SocketAddr,
-    udp: Vec<UdpSocket>,
+    udp: Vec<std::net::UdpSocket>,
     tcp: TcpListener,
 }
 
@@ -79,7 +82,8 @@ fn socket(addr: SocketAddr, ty: Type, reuse_port: bool) -> io::Result<Socket> {
     if reuse_port {
         s.set_reuse_port(true)?;
     }
-    s.set_nonblocking(true)?;
+    // UDP sockets are served by blocking threads, TCP by the async runtime.
+    s.set_nonblocking(ty == Type::STREAM)?;
     s.bind(&addr.into())?;
     Ok(s)
 }
@@ -112,11 +116,7 @@ fn bind_one(addr: SocketAddr, udp_workers: usize) -> Result<Listener, BindError>
             None => {
                 let tcp =
                     TcpListener::from_std(tcp.into()).map_err(|e| bind_error(bound, "tcp", e))?;
-                let udp = udp
-                    .into_iter()
-                    .map(|s| UdpSocket::from_std(s.into()))
-                    .collect::<io::Result<Vec<_>>>()
-                    .map_err(|e| bind_error(bound, "udp", e))?;
+                let udp = udp.into_iter().map(std::net::UdpSocket::from).collect();
                 return Ok(Listener {
                     addr: bound,
                     udp,
@@ -162,10 +162,25 @@ pub async fn run(
     let mut loops = JoinSet::new();
     let connections = Arc::new(tcp::Connections::default());
     let inflight = Arc::new(tokio::sync::Semaphore::new(MAX_FORWARDS_IN_FLIGHT));
+    let stop_udp = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
     for l in listeners {
         info!(addr = %l.addr, "listening on {} (udp, tcp)", l.addr);
-        for sock in l.udp {
-            loops.spawn(udp::serve(Arc::new(sock), state.clone(), inflight.clone()));
+        for (i, sock) in l.udp.into_iter().enumerate() {
+            let worker = udp::Worker {
+                sock,
+                state: state.clone(),
+                inflight: inflight.clone(),
+                runtime: tokio::runtime::Handle::current(),
+                stop: stop_udp.clone(),
+            };
+            let spawned = std::thread::Builder::new()
+                .name(format!("udp-{}-{i}", l.addr))
+                .spawn(move || udp::serve(worker));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => tracing::error!("cannot start a UDP thread: {e}"),
+            }
         }
         loops.spawn(tcp::serve(
             l.tcp,
@@ -178,6 +193,9 @@ pub async fn run(
     info!("stopping: no new queries accepted");
     loops.abort_all();
     while loops.join_next().await.is_some() {}
+    stop_udp.store(true, Ordering::Relaxed);
+    let _ =
+        tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join()))).await;
     // Forwards in flight hold permits; all permits back means all answered.
     let drained = async {
         let _all = inflight.acquire_many(MAX_FORWARDS_IN_FLIGHT as u32).await;
