@@ -27,6 +27,7 @@ pub mod snapshot;
 pub mod splice;
 pub mod state;
 pub mod summary;
+pub mod table;
 pub mod wire;
 
 use std::path::Path;

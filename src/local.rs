@@ -6,6 +6,7 @@
 use crate::classify::twin_in_table;
 use crate::config::OnMiss;
 use crate::snapshot::{LocalZone, NS_RDATA, Snapshot};
+use crate::table::NodeRef;
 use crate::wire::{AUTHORITY, NameBuf, Query, Rcode, Rdata, ResponseWriter, rtype};
 
 /// RFC 1034 §3.6.2 lets a resolver bound CNAME chains; 8 is what BIND and
@@ -72,12 +73,12 @@ pub fn answer(snap: &Snapshot, q: &Query<'_>, start: Start, w: &mut ResponseWrit
                 },
             };
         };
-        if let Some((target, ttl)) = &node.cname
+        if let Some((target, ttl)) = node.cname()
             && q.qtype != rtype::CNAME
             && q.qtype != rtype::ANY
         {
-            w.record(name.wire(), rtype::CNAME, *ttl, Rdata::Name(target.wire()));
-            let next = target.wire();
+            w.record(name.wire(), rtype::CNAME, ttl, Rdata::Name(target));
+            let next = target;
             match snap.zone_of(next) {
                 Some(zi) if snap.zones[zi].local.is_some() => {
                     name = NameBuf::from_wire(next).expect("table names fit");
@@ -106,15 +107,15 @@ pub fn answer(snap: &Snapshot, q: &Query<'_>, start: Start, w: &mut ResponseWrit
             rtype::A => a_records(w, owner, node),
             rtype::AAAA => aaaa_records(w, owner, node),
             rtype::CNAME => {
-                if let Some((target, ttl)) = &node.cname {
-                    w.record(owner, rtype::CNAME, *ttl, Rdata::Name(target.wire()));
+                if let Some((target, ttl)) = node.cname() {
+                    w.record(owner, rtype::CNAME, ttl, Rdata::Name(target));
                 }
             }
             // RFC 8482 §4.1: answer ANY with one RRset of the name, not all.
             rtype::ANY => {
-                if let Some((target, ttl)) = &node.cname {
-                    w.record(owner, rtype::CNAME, *ttl, Rdata::Name(target.wire()));
-                } else if !node.a.is_empty() {
+                if let Some((target, ttl)) = node.cname() {
+                    w.record(owner, rtype::CNAME, ttl, Rdata::Name(target));
+                } else if !node.a().is_empty() {
                     a_records(w, owner, node);
                 } else {
                     aaaa_records(w, owner, node);
@@ -138,18 +139,18 @@ fn local(snap: &Snapshot, zone: usize) -> &LocalZone {
         .expect("only zones with records reach local::answer")
 }
 
-fn a_records(w: &mut ResponseWriter<'_>, owner: &[u8], node: &crate::snapshot::Node) {
-    for ip in node.a.iter() {
-        w.record(owner, rtype::A, node.a_ttl, Rdata::Bytes(&ip.octets()));
+fn a_records(w: &mut ResponseWriter<'_>, owner: &[u8], node: NodeRef<'_>) {
+    for ip in node.a() {
+        w.record(owner, rtype::A, node.a_ttl(), Rdata::Bytes(&ip.octets()));
     }
 }
 
-fn aaaa_records(w: &mut ResponseWriter<'_>, owner: &[u8], node: &crate::snapshot::Node) {
-    for ip in node.aaaa.iter() {
+fn aaaa_records(w: &mut ResponseWriter<'_>, owner: &[u8], node: NodeRef<'_>) {
+    for ip in node.aaaa() {
         w.record(
             owner,
             rtype::AAAA,
-            node.aaaa_ttl,
+            node.aaaa_ttl(),
             Rdata::Bytes(&ip.octets()),
         );
     }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap as StdHashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,7 +13,8 @@ use ipnet::IpNet;
 
 use crate::config::{Config, OnMiss};
 use crate::name::Name;
-use crate::records::{RecordSet, Records};
+use crate::records::Records;
+use crate::table::{NodeRef, Table};
 
 /// foldhash: several times faster than SipHash on short keys, and seeded per
 /// process, so table lookups stay cheap without being predictable.
@@ -52,27 +53,6 @@ impl LocalZone {
     }
 }
 
-/// A name in the table. A node with no data is an empty non-terminal.
-#[derive(Debug, Default)]
-pub struct Node {
-    pub zone: usize,
-    pub cname: Option<(Name, u32)>,
-    pub a: Box<[Ipv4Addr]>,
-    pub a_ttl: u32,
-    pub aaaa: Box<[Ipv6Addr]>,
-    pub aaaa_ttl: u32,
-}
-
-impl Node {
-    pub fn record_count(&self) -> usize {
-        self.a.len() + self.aaaa.len() + usize::from(self.cname.is_some())
-    }
-
-    pub fn is_empty_non_terminal(&self) -> bool {
-        self.cname.is_none() && self.a.is_empty() && self.aaaa.is_empty()
-    }
-}
-
 pub struct Snapshot {
     pub config: Arc<Config>,
     pub zones: Vec<Zone>,
@@ -80,7 +60,7 @@ pub struct Snapshot {
     zone_index: HashMap<Box<[u8]>, usize>,
     /// Public twin (wire) -> index of the local zone it maps into.
     twin_index: HashMap<Box<[u8]>, usize>,
-    nodes: HashMap<Box<[u8]>, Node>,
+    table: Table,
     pub upstream: Arc<[SocketAddr]>,
     allow: Vec<IpNet>,
     /// The record files read for this snapshot (to watch them).
@@ -105,31 +85,26 @@ impl Snapshot {
         let mut zones = Vec::with_capacity(config.zones.len());
         let mut zone_index = HashMap::default();
         let mut twin_index = HashMap::default();
-        let mut nodes: HashMap<Box<[u8]>, Node> = HashMap::default();
 
         for (zi, zc) in config.zones.iter().enumerate() {
             zone_index.insert(zc.name.wire().into(), zi);
             let local = zc.records.as_ref().map(|_| {
-                let table = &records.zones[zi];
+                let stats = &records.table.zones[zi];
                 let mut h = DefaultHasher::new();
-                zc.ttl.hash(&mut h);
-                table.hash(&mut h);
+                (zc.ttl, stats.content_hash).hash(&mut h);
                 let content_hash = h.finish();
                 let serial = match previous.and_then(|p| p.local_zone_named(&zc.name)) {
                     Some(old) if old.content_hash == content_hash => old.serial,
                     Some(old) => now.max(old.serial.wrapping_add(1)),
                     None => now,
                 };
-                for (name, set) in table {
-                    insert_node(&mut nodes, zi, &zc.name, name, set);
-                }
                 LocalZone {
                     on_miss: zc.on_miss,
                     ttl: zc.ttl,
                     serial,
                     content_hash,
-                    names: table.len(),
-                    records: table.values().map(RecordSet::record_count).sum(),
+                    names: stats.names,
+                    records: stats.records,
                     soa_rdata: soa_rdata(serial, zc.ttl),
                 }
             });
@@ -173,7 +148,7 @@ impl Snapshot {
             zones,
             zone_index,
             twin_index,
-            nodes,
+            table: records.table,
             files: records.files,
         }
     }
@@ -212,8 +187,8 @@ impl Snapshot {
         (self.routing_generation, self.table_generation)
     }
 
-    pub fn node(&self, name: &[u8]) -> Option<&Node> {
-        self.nodes.get(name)
+    pub fn node(&self, name: &[u8]) -> Option<NodeRef<'_>> {
+        self.table.get(name)
     }
 
     pub fn is_allowed(&self, client: IpAddr) -> bool {
@@ -227,24 +202,10 @@ impl Snapshot {
     /// Records added and removed going from `old` to `self`, counted per
     /// address and CNAME.
     pub fn record_diff(&self, old: &Snapshot) -> (usize, usize) {
-        fn count_missing(from: &Snapshot, to: &Snapshot) -> usize {
-            from.nodes
-                .iter()
-                .map(|(name, n)| match to.nodes.get(name) {
-                    None => n.record_count(),
-                    Some(o) => {
-                        n.a.iter().filter(|ip| !o.a.contains(ip)).count()
-                            + n.aaaa.iter().filter(|ip| !o.aaaa.contains(ip)).count()
-                            + usize::from(
-                                n.cname.is_some()
-                                    && n.cname.as_ref().map(|c| &c.0)
-                                        != o.cname.as_ref().map(|c| &c.0),
-                            )
-                    }
-                })
-                .sum()
-        }
-        (count_missing(self, old), count_missing(old, self))
+        (
+            self.table.records_missing_from(&old.table),
+            old.table.records_missing_from(&self.table),
+        )
     }
 
     /// Records in the table, all zones together.
@@ -254,39 +215,6 @@ impl Snapshot {
             .filter_map(|z| z.local.as_ref())
             .map(|l| l.records)
             .sum()
-    }
-}
-
-fn insert_node(
-    nodes: &mut HashMap<Box<[u8]>, Node>,
-    zi: usize,
-    zone: &Name,
-    name: &Name,
-    set: &RecordSet,
-) {
-    nodes.insert(
-        name.wire().into(),
-        Node {
-            zone: zi,
-            cname: set.cname.clone(),
-            a: set.a.clone().into(),
-            a_ttl: set.a_ttl,
-            aaaa: set.aaaa.clone().into(),
-            aaaa_ttl: set.aaaa_ttl,
-        },
-    );
-    // RFC 8020: the names between a table name and its zone apex exist (as
-    // empty non-terminals) and must answer NODATA, not NXDOMAIN.
-    let mut parent = name.parent();
-    while let Some(p) = parent {
-        if p == *zone || !p.is_in(zone) {
-            break;
-        }
-        nodes.entry(p.wire().into()).or_insert_with(|| Node {
-            zone: zi,
-            ..Node::default()
-        });
-        parent = p.parent();
     }
 }
 
@@ -308,9 +236,10 @@ pub const NS_RDATA: &[u8] = SOA_MNAME;
 mod tests {
     use super::*;
     use crate::config;
+    use crate::table::{Data, TableBuilder};
     use std::path::Path;
 
-    fn snapshot(records: &[(&str, &str)]) -> Snapshot {
+    fn snapshot(records: &[(&str, &str)], previous: Option<&Snapshot>) -> Snapshot {
         let cfg = config::parse(
             Path::new("/t/pldns.toml"),
             r#"
@@ -323,18 +252,18 @@ on_miss = "nxdomain"
 "#,
         )
         .unwrap();
-        let mut recs = Records {
-            zones: vec![Default::default()],
+        let mut b = TableBuilder::new(1);
+        for (name, ip) in records {
+            let name = Name::from_text(name).unwrap();
+            b.insert(name.wire(), 0, Data::A(ip.parse().unwrap()), 300, (0, 1))
+                .unwrap();
+        }
+        let apex = cfg.zones[0].name.wire().len();
+        let recs = Records {
+            table: b.finish(&[apex]),
             files: vec![],
         };
-        for (name, ip) in records {
-            let set = recs.zones[0]
-                .entry(Name::from_text(name).unwrap())
-                .or_default();
-            set.a.push(ip.parse().unwrap());
-            set.a_ttl = 300;
-        }
-        Snapshot::build(cfg, recs, None)
+        Snapshot::build(cfg, recs, previous)
     }
 
     fn wire(s: &str) -> Box<[u8]> {
@@ -343,7 +272,10 @@ on_miss = "nxdomain"
 
     #[test]
     fn empty_non_terminals_exist_up_to_the_apex() {
-        let s = snapshot(&[("a.b.c.privatelink.blob.core.windows.net", "10.0.0.1")]);
+        let s = snapshot(
+            &[("a.b.c.privatelink.blob.core.windows.net", "10.0.0.1")],
+            None,
+        );
         assert!(
             !s.node(&wire("a.b.c.privatelink.blob.core.windows.net"))
                 .unwrap()
@@ -364,45 +296,27 @@ on_miss = "nxdomain"
 
     #[test]
     fn serial_moves_only_when_data_changes() {
-        let a = snapshot(&[("x.privatelink.blob.core.windows.net", "10.0.0.1")]);
+        let a = snapshot(&[("x.privatelink.blob.core.windows.net", "10.0.0.1")], None);
         let serial = a.zones[0].local.as_ref().unwrap().serial;
-        let same = {
-            let b = snapshot(&[("x.privatelink.blob.core.windows.net", "10.0.0.1")]);
-            Snapshot::build((*b.config).clone(), records_of(&b), Some(&a))
-        };
+        let same = snapshot(
+            &[("x.privatelink.blob.core.windows.net", "10.0.0.1")],
+            Some(&a),
+        );
         assert_eq!(same.zones[0].local.as_ref().unwrap().serial, serial);
-        let changed = {
-            let b = snapshot(&[("x.privatelink.blob.core.windows.net", "10.0.0.2")]);
-            Snapshot::build((*b.config).clone(), records_of(&b), Some(&a))
-        };
+        assert_eq!(same.table_generation, a.table_generation);
+        let changed = snapshot(
+            &[("x.privatelink.blob.core.windows.net", "10.0.0.2")],
+            Some(&a),
+        );
         assert!(changed.zones[0].local.as_ref().unwrap().serial > serial);
-    }
-
-    fn records_of(s: &Snapshot) -> Records {
-        let mut zone = std::collections::BTreeMap::new();
-        for (k, n) in &s.nodes {
-            if !n.is_empty_non_terminal() {
-                zone.insert(
-                    Name::from_canonical_wire(k),
-                    RecordSet {
-                        cname: n.cname.clone(),
-                        a: n.a.to_vec(),
-                        a_ttl: n.a_ttl,
-                        aaaa: n.aaaa.to_vec(),
-                        aaaa_ttl: n.aaaa_ttl,
-                    },
-                );
-            }
-        }
-        Records {
-            zones: vec![zone],
-            files: vec![],
-        }
+        assert_ne!(changed.table_generation, a.table_generation);
+        assert_eq!(changed.routing_generation, a.routing_generation);
+        assert_eq!(changed.record_diff(&a), (1, 1));
     }
 
     #[test]
     fn zone_and_twin_lookup_take_the_longest_match() {
-        let s = snapshot(&[]);
+        let s = snapshot(&[], None);
         let q = wire("acct.privatelink.blob.core.windows.net");
         assert_eq!(s.zone_of(&q), Some(0));
         assert_eq!(s.zone_of(&wire("acct.blob.core.windows.net")), None);
@@ -413,7 +327,7 @@ on_miss = "nxdomain"
 
     #[test]
     fn acl_matches_v4_mapped_clients() {
-        let s = snapshot(&[]);
+        let s = snapshot(&[], None);
         assert!(s.is_allowed("10.1.2.3".parse().unwrap()));
         assert!(s.is_allowed("::ffff:192.168.1.1".parse().unwrap()));
         assert!(!s.is_allowed("192.0.2.1".parse().unwrap()));

@@ -2,6 +2,7 @@
 //! is also the portal's "Generate hostfile" output, whose lines end in a
 //! `#/subscriptions/...` comment.
 
+use std::io::BufRead;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -9,11 +10,38 @@ use super::{Entry, EntryData};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
 
-pub fn parse(path: &Path, text: &str, out: &mut Vec<Entry>, diags: &mut Diagnostics) {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let content = raw.split('#').next().unwrap_or("");
+/// Reads hosts lines one at a time, so a million-line file is never held
+/// whole in memory.
+pub fn parse(
+    path: &Path,
+    mut reader: impl BufRead,
+    out: &mut dyn FnMut(Entry),
+    diags: &mut Diagnostics,
+) {
+    let mut raw = String::new();
+    let mut line = 0;
+    loop {
+        raw.clear();
+        line += 1;
+        match reader.read_line(&mut raw) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let why = if e.kind() == std::io::ErrorKind::InvalidData {
+                    "not UTF-8 text".to_string()
+                } else {
+                    e.to_string()
+                };
+                diags.push(Diagnostic::at(path, line, why));
+                break;
+            }
+        }
+        let text = if line == 1 {
+            raw.strip_prefix('\u{feff}').unwrap_or(&raw)
+        } else {
+            &raw
+        };
+        let content = text.split('#').next().unwrap_or("");
         let mut fields = content.split_whitespace();
         let Some(addr) = fields.next() else { continue };
         let ip: IpAddr = match addr.parse() {
@@ -31,7 +59,7 @@ pub fn parse(path: &Path, text: &str, out: &mut Vec<Entry>, diags: &mut Diagnost
         for field in fields {
             any = true;
             match Name::from_text(field) {
-                Ok(name) => out.push(Entry {
+                Ok(name) => out(Entry {
                     name,
                     data: EntryData::from(ip),
                     ttl: None,
@@ -57,7 +85,12 @@ mod tests {
     fn run(text: &str) -> (Vec<Entry>, Vec<String>) {
         let mut out = Vec::new();
         let mut diags = Diagnostics::default();
-        parse(Path::new("h.hosts"), text, &mut out, &mut diags);
+        parse(
+            Path::new("h.hosts"),
+            text.as_bytes(),
+            &mut |e| out.push(e),
+            &mut diags,
+        );
         (out, diags.iter().map(|d| d.to_string()).collect())
     }
 

@@ -37,7 +37,7 @@ impl Node {
     }
 }
 
-pub fn parse(path: &Path, text: &str, out: &mut Vec<Entry>, diags: &mut Diagnostics) {
+pub fn parse(path: &Path, text: &str, out: &mut dyn FnMut(Entry), diags: &mut Diagnostics) {
     let root = match Parser::new(text).document() {
         Ok(root) => root,
         Err((line, msg)) => {
@@ -68,7 +68,7 @@ pub fn parse(path: &Path, text: &str, out: &mut Vec<Entry>, diags: &mut Diagnost
 
 struct Ctx<'a> {
     path: &'a Path,
-    out: &'a mut Vec<Entry>,
+    out: &'a mut dyn FnMut(Entry),
     diags: &'a mut Diagnostics,
 }
 
@@ -107,7 +107,7 @@ impl Ctx<'_> {
         for addr in addrs {
             match &addr.value {
                 Value::Str(s) => match s.parse::<IpAddr>() {
-                    Ok(ip) => self.out.push(Entry {
+                    Ok(ip) => (self.out)(Entry {
                         name: name.clone(),
                         data: EntryData::from(ip),
                         ttl: None,
@@ -359,7 +359,7 @@ mod tests {
     fn run(text: &str) -> (Vec<Entry>, Vec<String>) {
         let mut out = Vec::new();
         let mut diags = Diagnostics::default();
-        parse(Path::new("pe.json"), text, &mut out, &mut diags);
+        parse(Path::new("pe.json"), text, &mut |e| out.push(e), &mut diags);
         (out, diags.iter().map(|d| d.to_string()).collect())
     }
 

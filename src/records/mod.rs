@@ -7,14 +7,14 @@ mod hosts;
 mod json;
 mod toml;
 
-use std::collections::BTreeMap;
-use std::collections::btree_map::Entry as MapEntry;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
+use crate::table::{Conflict, Data, Origin, Table, TableBuilder};
+use crate::wire::NameBuf;
 
 /// One datum from one line of a source file, before placement.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,27 +46,9 @@ impl From<IpAddr> for EntryData {
     }
 }
 
-/// The merged data of one name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct RecordSet {
-    pub cname: Option<(Name, u32)>,
-    pub a: Vec<Ipv4Addr>,
-    pub a_ttl: u32,
-    pub aaaa: Vec<Ipv6Addr>,
-    pub aaaa_ttl: u32,
-}
-
-impl RecordSet {
-    pub fn record_count(&self) -> usize {
-        self.a.len() + self.aaaa.len() + usize::from(self.cname.is_some())
-    }
-}
-
-/// The records of every zone with records, indexed like `Config::zones`
-/// (empty maps for forward-only zones), and the paths to watch.
-#[derive(Debug, Clone, Default)]
+/// The record table of every zone with records, and the files read.
 pub struct Records {
-    pub zones: Vec<BTreeMap<Name, RecordSet>>,
+    pub table: Table,
     /// Every file that was read, for the watcher and `check`.
     pub files: Vec<PathBuf>,
 }
@@ -133,7 +115,7 @@ impl<'a> Placement<'a> {
 
     /// The zone a name belongs to and its name inside that zone. The longest
     /// match wins; a zone's own name beats a twin of the same length.
-    fn place(&self, name: &Name) -> Option<(usize, Name)> {
+    fn place(&self, name: &Name) -> Option<(usize, NameBuf)> {
         let mut best: Option<(usize, usize, Option<&Name>, &Name)> = None;
         for (i, zone, twin) in &self.zones {
             if name.is_in(zone) {
@@ -152,22 +134,18 @@ impl<'a> Placement<'a> {
             }
         }
         let (_, i, twin, zone) = best?;
-        match twin {
-            None => Some((i, name.clone())),
-            Some(twin) => name.rebase(twin, zone).ok().map(|n| (i, n)),
-        }
+        let mapped = match twin {
+            None => NameBuf::from_wire(name.wire()),
+            Some(twin) => NameBuf::concat(
+                &name.wire()[..name.wire().len() - twin.wire().len()],
+                zone.wire(),
+            ),
+        };
+        mapped.map(|n| (i, n))
     }
 }
 
-/// Where the first datum of each kind for one name came from, to report a
-/// conflict against it.
-#[derive(Default)]
-struct Origins {
-    cname: Option<(usize, usize)>,
-    other: Option<(usize, usize)>,
-}
-
-/// Reads every record source of `config` and merges them per zone.
+/// Reads every record source of `config` into one table.
 pub fn load(config: &Config) -> Result<Records, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut files: Vec<PathBuf> = Vec::new();
@@ -193,13 +171,7 @@ pub fn load(config: &Config) -> Result<Records, Diagnostics> {
     }
 
     let placement = Placement::new(config);
-    let mut zones: Vec<BTreeMap<Name, RecordSet>> = vec![BTreeMap::new(); config.zones.len()];
-    let mut origins: Vec<BTreeMap<Name, Origins>> =
-        (0..config.zones.len()).map(|_| BTreeMap::new()).collect();
-    // Explicit TTLs seen per name and type; the smallest wins (RFC 2181 §5.2:
-    // one TTL per RRset).
-    let mut entries = Vec::new();
-
+    let mut builder = TableBuilder::new(config.zones.len());
     for (file_idx, path) in files.iter().enumerate() {
         let Some(format) = format_of(path) else {
             diags.push(Diagnostic::file(
@@ -208,108 +180,142 @@ pub fn load(config: &Config) -> Result<Records, Diagnostics> {
             ));
             continue;
         };
-        let text = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(_) => {
-                    diags.push(Diagnostic::file(path, "not UTF-8 text"));
-                    continue;
-                }
-            },
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
             Err(e) => {
                 diags.push(Diagnostic::file(path, e.to_string()));
                 continue;
             }
         };
-        entries.clear();
+        let mut sink_diags = Diagnostics::default();
+        let mut sink = |entry: Entry| {
+            place_entry(
+                config,
+                &placement,
+                &mut builder,
+                &files,
+                file_idx,
+                path,
+                entry,
+                &mut sink_diags,
+            )
+        };
         match format {
-            Format::Hosts => hosts::parse(path, &text, &mut entries, &mut diags),
-            Format::Toml => toml::parse(path, &text, &mut entries, &mut diags),
-            Format::Json => json::parse(path, &text, &mut entries, &mut diags),
+            Format::Hosts => {
+                hosts::parse(path, std::io::BufReader::new(file), &mut sink, &mut diags)
+            }
+            Format::Toml | Format::Json => {
+                let mut text = String::new();
+                if let Err(e) =
+                    std::io::Read::read_to_string(&mut std::io::BufReader::new(file), &mut text)
+                {
+                    let why = if e.kind() == std::io::ErrorKind::InvalidData {
+                        "not UTF-8 text".to_string()
+                    } else {
+                        e.to_string()
+                    };
+                    diags.push(Diagnostic::file(path, why));
+                    continue;
+                }
+                if format == Format::Toml {
+                    toml::parse(path, &text, &mut sink, &mut diags);
+                } else {
+                    json::parse(path, &text, &mut sink, &mut diags);
+                }
+            }
         }
-        for entry in entries.drain(..) {
-            let Some((zi, name)) = placement.place(&entry.name) else {
-                diags.push(Diagnostic::at(
-                    path,
-                    entry.line,
-                    format!("{} is outside every zone with records", entry.name),
-                ));
-                continue;
+        diags.0.extend(sink_diags.0);
+    }
+    // Keep file order: a parser's own errors and placement errors of one
+    // file are reported together, by line.
+    diags.0.sort_by(|a, b| {
+        let fa = files.iter().position(|f| *f == a.file);
+        let fb = files.iter().position(|f| *f == b.file);
+        (fa, a.line).cmp(&(fb, b.line))
+    });
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let apexes: Vec<usize> = config.zones.iter().map(|z| z.name.wire().len()).collect();
+    Ok(Records {
+        table: builder.finish(&apexes),
+        files,
+    })
+}
+
+/// Places one parsed entry into its zone and the table, or reports why not.
+#[allow(clippy::too_many_arguments)]
+fn place_entry(
+    config: &Config,
+    placement: &Placement<'_>,
+    builder: &mut TableBuilder,
+    files: &[PathBuf],
+    file_idx: usize,
+    path: &Path,
+    entry: Entry,
+    diags: &mut Diagnostics,
+) {
+    let Some((zi, name)) = placement.place(&entry.name) else {
+        diags.push(Diagnostic::at(
+            path,
+            entry.line,
+            format!("{} is outside every zone with records", entry.name),
+        ));
+        return;
+    };
+    let zone = &config.zones[zi];
+    if name.wire() == zone.name.wire() {
+        diags.push(Diagnostic::at(
+            path,
+            entry.line,
+            format!(
+                "{} is the apex of zone {}, which holds only its SOA and NS",
+                entry.name, zone.name
+            ),
+        ));
+        return;
+    }
+    let data = match &entry.data {
+        EntryData::A(ip) => Data::A(*ip),
+        EntryData::Aaaa(ip) => Data::Aaaa(*ip),
+        EntryData::Cname(target) => Data::Cname(target.wire()),
+    };
+    let ttl = entry.ttl.unwrap_or(zone.ttl);
+    let origin = (file_idx as u32, entry.line as u32);
+    let shown = |name: &NameBuf| {
+        let mut s = String::new();
+        let _ = crate::name::write_text(name.wire(), &mut s);
+        s
+    };
+    let at = |(f, l): Origin| format!("{}:{l}", files[f as usize].display());
+    match builder.insert(name.wire(), zi, data, ttl, origin) {
+        Ok(()) => {}
+        Err(Conflict::CnameAndOther(first)) => diags.push(Diagnostic::at(
+            path,
+            entry.line,
+            format!(
+                "{}: a CNAME cannot stand beside other data for the same name (see {})",
+                shown(&name),
+                at(first)
+            ),
+        )),
+        Err(Conflict::TwoCnames { first, existing }) => {
+            let EntryData::Cname(target) = &entry.data else {
+                return;
             };
-            let zone = &config.zones[zi];
-            if name == zone.name {
-                diags.push(Diagnostic::at(
-                    path,
-                    entry.line,
-                    format!(
-                        "{} is the apex of zone {}, which holds only its SOA and NS",
-                        entry.name, zone.name
-                    ),
-                ));
-                continue;
-            }
-            let origin = (file_idx, entry.line);
-            let seen = origins[zi].entry(name.clone()).or_default();
-            let is_cname = matches!(entry.data, EntryData::Cname(_));
-            let conflict = if is_cname { seen.other } else { seen.cname };
-            if let Some((f, l)) = conflict {
-                diags.push(Diagnostic::at(
-                    path,
-                    entry.line,
-                    format!(
-                        "{name}: a CNAME cannot stand beside other data for the same name (see {}:{l})",
-                        files[f].display()
-                    ),
-                ));
-                continue;
-            }
-            let set = match zones[zi].entry(name.clone()) {
-                MapEntry::Vacant(v) => v.insert(RecordSet {
-                    a_ttl: u32::MAX,
-                    aaaa_ttl: u32::MAX,
-                    ..RecordSet::default()
-                }),
-                MapEntry::Occupied(o) => o.into_mut(),
-            };
-            let ttl = entry.ttl.unwrap_or(zone.ttl);
-            match entry.data {
-                EntryData::Cname(target) => {
-                    match &mut set.cname {
-                        Some((existing, t)) if *existing == target => *t = (*t).min(ttl),
-                        Some((existing, _)) => {
-                            let (f, l) = seen.cname.unwrap_or(origin);
-                            diags.push(Diagnostic::at(
-                                path,
-                                entry.line,
-                                format!(
-                                    "{name} has two CNAME targets, {existing} (at {}:{l}) and {target}",
-                                    files[f].display()
-                                ),
-                            ));
-                            continue;
-                        }
-                        None => set.cname = Some((target, ttl)),
-                    }
-                    seen.cname.get_or_insert(origin);
-                }
-                EntryData::A(v4) => {
-                    if !set.a.contains(&v4) {
-                        set.a.push(v4);
-                    }
-                    set.a_ttl = set.a_ttl.min(ttl);
-                    seen.other.get_or_insert(origin);
-                }
-                EntryData::Aaaa(v6) => {
-                    if !set.aaaa.contains(&v6) {
-                        set.aaaa.push(v6);
-                    }
-                    set.aaaa_ttl = set.aaaa_ttl.min(ttl);
-                    seen.other.get_or_insert(origin);
-                }
-            }
+            let mut old = String::new();
+            let _ = crate::name::write_text(&existing, &mut old);
+            diags.push(Diagnostic::at(
+                path,
+                entry.line,
+                format!(
+                    "{} has two CNAME targets, {old} (at {}) and {target}",
+                    shown(&name),
+                    at(first)
+                ),
+            ));
         }
     }
-    diags.into_result(Records { zones, files })
 }
 
 #[cfg(test)]

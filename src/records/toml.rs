@@ -27,7 +27,7 @@ struct RawRecord {
     ttl: Option<Spanned<u32>>,
 }
 
-pub fn parse(path: &Path, text: &str, out: &mut Vec<Entry>, diags: &mut Diagnostics) {
+pub fn parse(path: &Path, text: &str, out: &mut dyn FnMut(Entry), diags: &mut Diagnostics) {
     let file: RawFile = match toml::from_str(text) {
         Ok(f) => f,
         Err(e) => {
@@ -56,7 +56,7 @@ pub fn parse(path: &Path, text: &str, out: &mut Vec<Entry>, diags: &mut Diagnost
             continue;
         }
         let mut push = |data| {
-            out.push(Entry {
+            out(Entry {
                 name: name.clone(),
                 data,
                 ttl,
@@ -125,7 +125,7 @@ mod tests {
     fn run(text: &str) -> (Vec<Entry>, Vec<String>) {
         let mut out = Vec::new();
         let mut diags = Diagnostics::default();
-        parse(Path::new("r.toml"), text, &mut out, &mut diags);
+        parse(Path::new("r.toml"), text, &mut |e| out.push(e), &mut diags);
         (out, diags.iter().map(|d| d.to_string()).collect())
     }
 

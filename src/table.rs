@@ -1,0 +1,488 @@
+//! The record table in compact form: every name once in a byte arena,
+//! one fixed-size record per name, addresses in flat arrays, and a hash
+//! index of node numbers. About 90 bytes per record, no heap object per
+//! record, and one hash probe per lookup whatever the table's size.
+//!
+//! [`TableBuilder`] takes entries one at a time as the parsers produce
+//! them, so loading a million records holds no intermediate maps.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use hashbrown::HashTable;
+
+/// Node numbers are u32: four billion names is more than any table here.
+type Ix = u32;
+const NONE: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct NodeRec {
+    name: u32,
+    name_len: u8,
+    cname_len: u8,
+    zone: u16,
+    cname: u32,
+    cname_ttl: u32,
+    a_start: u32,
+    a_len: u32,
+    a_ttl: u32,
+    aaaa_start: u32,
+    aaaa_len: u32,
+    aaaa_ttl: u32,
+}
+
+/// Per-zone totals, indexed like `Config::zones`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZoneStats {
+    pub names: usize,
+    pub records: usize,
+    /// Order-independent hash of the zone's data: equal data, equal hash.
+    pub content_hash: u64,
+}
+
+pub struct Table {
+    names: Vec<u8>,
+    nodes: Vec<NodeRec>,
+    index: HashTable<Ix>,
+    hasher: foldhash::fast::RandomState,
+    a: Vec<Ipv4Addr>,
+    aaaa: Vec<Ipv6Addr>,
+    pub zones: Vec<ZoneStats>,
+}
+
+/// A borrowed view of one name's data.
+#[derive(Clone, Copy)]
+pub struct NodeRef<'t> {
+    table: &'t Table,
+    rec: &'t NodeRec,
+}
+
+impl<'t> NodeRef<'t> {
+    pub fn name(&self) -> &'t [u8] {
+        self.table.slice(self.rec.name, self.rec.name_len)
+    }
+
+    pub fn zone(&self) -> usize {
+        self.rec.zone as usize
+    }
+
+    pub fn cname(&self) -> Option<(&'t [u8], u32)> {
+        (self.rec.cname != NONE).then(|| {
+            (
+                self.table.slice(self.rec.cname, self.rec.cname_len),
+                self.rec.cname_ttl,
+            )
+        })
+    }
+
+    pub fn a(&self) -> &'t [Ipv4Addr] {
+        &self.table.a[self.rec.a_start as usize..(self.rec.a_start + self.rec.a_len) as usize]
+    }
+
+    pub fn a_ttl(&self) -> u32 {
+        self.rec.a_ttl
+    }
+
+    pub fn aaaa(&self) -> &'t [Ipv6Addr] {
+        &self.table.aaaa
+            [self.rec.aaaa_start as usize..(self.rec.aaaa_start + self.rec.aaaa_len) as usize]
+    }
+
+    pub fn aaaa_ttl(&self) -> u32 {
+        self.rec.aaaa_ttl
+    }
+
+    pub fn record_count(&self) -> usize {
+        (self.rec.a_len + self.rec.aaaa_len) as usize + usize::from(self.rec.cname != NONE)
+    }
+
+    /// A name that exists only as the parent of table names (RFC 8020).
+    pub fn is_empty_non_terminal(&self) -> bool {
+        self.record_count() == 0
+    }
+}
+
+impl Table {
+    fn slice(&self, at: u32, len: u8) -> &[u8] {
+        &self.names[at as usize..at as usize + len as usize]
+    }
+
+    fn hash(hasher: &foldhash::fast::RandomState, name: &[u8]) -> u64 {
+        let mut h = hasher.build_hasher();
+        name.hash(&mut h);
+        h.finish()
+    }
+
+    /// The data of `name` (canonical wire), if the table has it.
+    pub fn get(&self, name: &[u8]) -> Option<NodeRef<'_>> {
+        let h = Self::hash(&self.hasher, name);
+        let ix = *self.index.find(h, |&ix| {
+            let r = &self.nodes[ix as usize];
+            r.name_len as usize == name.len() && self.slice(r.name, r.name_len) == name
+        })?;
+        Some(NodeRef {
+            table: self,
+            rec: &self.nodes[ix as usize],
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = NodeRef<'_>> {
+        self.nodes.iter().map(|rec| NodeRef { table: self, rec })
+    }
+
+    /// Names, empty non-terminals included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn record_count(&self) -> usize {
+        self.zones.iter().map(|z| z.records).sum()
+    }
+
+    /// Records in `self` that `other` lacks, counted per address and CNAME.
+    pub fn records_missing_from(&self, other: &Table) -> usize {
+        self.iter()
+            .map(|n| match other.get(n.name()) {
+                None => n.record_count(),
+                Some(o) => {
+                    n.a().iter().filter(|ip| !o.a().contains(ip)).count()
+                        + n.aaaa().iter().filter(|ip| !o.aaaa().contains(ip)).count()
+                        + usize::from(
+                            n.cname().is_some() && n.cname().map(|c| c.0) != o.cname().map(|c| c.0),
+                        )
+                }
+            })
+            .sum()
+    }
+}
+
+/// What one entry adds to a name.
+#[derive(Debug, Clone, Copy)]
+pub enum Data<'a> {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Cname(&'a [u8]),
+}
+
+/// Where a datum came from: (file index, line), for conflict messages.
+pub type Origin = (u32, u32);
+
+/// Why an entry was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// A CNAME beside other data (or the reverse); the first datum of the
+    /// other kind came from `Origin`.
+    CnameAndOther(Origin),
+    /// A second, different CNAME target; the first came from `Origin`.
+    TwoCnames { first: Origin, existing: Vec<u8> },
+}
+
+struct Acc {
+    cname_origin: Option<Origin>,
+    other_origin: Option<Origin>,
+}
+
+pub struct TableBuilder {
+    table: Table,
+    accs: Vec<Acc>,
+    a_pairs: Vec<(Ix, Ipv4Addr)>,
+    aaaa_pairs: Vec<(Ix, Ipv6Addr)>,
+}
+
+impl TableBuilder {
+    pub fn new(zone_count: usize) -> TableBuilder {
+        TableBuilder {
+            table: Table {
+                names: Vec::new(),
+                nodes: Vec::new(),
+                index: HashTable::new(),
+                hasher: foldhash::fast::RandomState::default(),
+                a: Vec::new(),
+                aaaa: Vec::new(),
+                zones: vec![ZoneStats::default(); zone_count],
+            },
+            accs: Vec::new(),
+            a_pairs: Vec::new(),
+            aaaa_pairs: Vec::new(),
+        }
+    }
+
+    fn node(&mut self, name: &[u8], zone: usize) -> Ix {
+        let t = &mut self.table;
+        let h = Table::hash(&t.hasher, name);
+        let (names, nodes) = (&t.names, &t.nodes);
+        let found = t.index.find(h, |&ix| {
+            let r = &nodes[ix as usize];
+            r.name_len as usize == name.len()
+                && &names[r.name as usize..r.name as usize + name.len()] == name
+        });
+        if let Some(&ix) = found {
+            return ix;
+        }
+        let ix = t.nodes.len() as Ix;
+        let at = t.names.len() as u32;
+        t.names.extend_from_slice(name);
+        t.nodes.push(NodeRec {
+            name: at,
+            name_len: name.len() as u8,
+            cname_len: 0,
+            zone: zone as u16,
+            cname: NONE,
+            cname_ttl: 0,
+            a_start: 0,
+            a_len: 0,
+            a_ttl: u32::MAX,
+            aaaa_start: 0,
+            aaaa_len: 0,
+            aaaa_ttl: u32::MAX,
+        });
+        self.accs.push(Acc {
+            cname_origin: None,
+            other_origin: None,
+        });
+        let hasher = t.hasher.clone();
+        let (names, nodes) = (&t.names, &t.nodes);
+        t.index.insert_unique(h, ix, |&ix| {
+            let r = &nodes[ix as usize];
+            Table::hash(
+                &hasher,
+                &names[r.name as usize..r.name as usize + r.name_len as usize],
+            )
+        });
+        ix
+    }
+
+    /// Adds one datum for `name` (canonical wire, placed in `zone`). The
+    /// smallest TTL of an RRset wins (RFC 2181 §5.2: one TTL per RRset).
+    pub fn insert(
+        &mut self,
+        name: &[u8],
+        zone: usize,
+        data: Data<'_>,
+        ttl: u32,
+        origin: Origin,
+    ) -> Result<(), Conflict> {
+        let ix = self.node(name, zone);
+        let acc = &mut self.accs[ix as usize];
+        let is_cname = matches!(data, Data::Cname(_));
+        let clash = if is_cname {
+            acc.other_origin
+        } else {
+            acc.cname_origin
+        };
+        if let Some(first) = clash {
+            return Err(Conflict::CnameAndOther(first));
+        }
+        let rec = &mut self.table.nodes[ix as usize];
+        match data {
+            Data::Cname(target) => {
+                if rec.cname != NONE {
+                    let existing = &self.table.names
+                        [rec.cname as usize..rec.cname as usize + rec.cname_len as usize];
+                    if existing != target {
+                        return Err(Conflict::TwoCnames {
+                            first: acc.cname_origin.unwrap_or(origin),
+                            existing: existing.to_vec(),
+                        });
+                    }
+                    rec.cname_ttl = rec.cname_ttl.min(ttl);
+                } else {
+                    rec.cname = self.table.names.len() as u32;
+                    rec.cname_len = target.len() as u8;
+                    rec.cname_ttl = ttl;
+                    self.table.names.extend_from_slice(target);
+                }
+                acc.cname_origin.get_or_insert(origin);
+            }
+            Data::A(ip) => {
+                rec.a_ttl = rec.a_ttl.min(ttl);
+                self.a_pairs.push((ix, ip));
+                acc.other_origin.get_or_insert(origin);
+            }
+            Data::Aaaa(ip) => {
+                rec.aaaa_ttl = rec.aaaa_ttl.min(ttl);
+                self.aaaa_pairs.push((ix, ip));
+                acc.other_origin.get_or_insert(origin);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sorts the addresses into place, adds the empty non-terminals between
+    /// every name and its zone's apex (`apexes[zone]` is the apex length),
+    /// and totals the zones.
+    pub fn finish(mut self, apex_lens: &[usize]) -> Table {
+        fn place<T: Copy + Ord>(
+            pairs: &mut Vec<(Ix, T)>,
+            nodes: &mut [NodeRec],
+            out: &mut Vec<T>,
+            set: fn(&mut NodeRec, u32, u32),
+        ) {
+            pairs.sort_unstable();
+            pairs.dedup();
+            out.reserve_exact(pairs.len());
+            let mut i = 0;
+            while i < pairs.len() {
+                let ix = pairs[i].0;
+                let start = out.len() as u32;
+                while i < pairs.len() && pairs[i].0 == ix {
+                    out.push(pairs[i].1);
+                    i += 1;
+                }
+                set(&mut nodes[ix as usize], start, out.len() as u32 - start);
+            }
+            *pairs = Vec::new();
+        }
+        place(
+            &mut self.a_pairs,
+            &mut self.table.nodes,
+            &mut self.table.a,
+            |r, s, l| {
+                r.a_start = s;
+                r.a_len = l;
+            },
+        );
+        place(
+            &mut self.aaaa_pairs,
+            &mut self.table.nodes,
+            &mut self.table.aaaa,
+            |r, s, l| {
+                r.aaaa_start = s;
+                r.aaaa_len = l;
+            },
+        );
+
+        // Empty non-terminals: rare in practice (Private Link names sit
+        // right under their zone's apex), so the copy per parent is cheap.
+        let data_nodes = self.table.nodes.len();
+        for i in 0..data_nodes {
+            let rec = self.table.nodes[i];
+            let apex = apex_lens[rec.zone as usize];
+            let mut at = rec.name as usize;
+            let end = at + rec.name_len as usize;
+            loop {
+                at += 1 + self.table.names[at] as usize;
+                if end - at <= apex {
+                    break;
+                }
+                let parent = self.table.names[at..end].to_vec();
+                self.node(&parent, rec.zone as usize);
+            }
+        }
+
+        let hasher = foldhash::quality::FixedState::with_seed(0x706c_646e_73);
+        for rec in &mut self.table.nodes {
+            if rec.a_len == 0 {
+                rec.a_ttl = 0;
+            }
+            if rec.aaaa_len == 0 {
+                rec.aaaa_ttl = 0;
+            }
+        }
+        let mut zones = std::mem::take(&mut self.table.zones);
+        for rec in &self.table.nodes {
+            let node = NodeRef {
+                table: &self.table,
+                rec,
+            };
+            let z = &mut zones[rec.zone as usize];
+            let records = node.record_count();
+            if records > 0 {
+                z.names += 1;
+                z.records += records;
+                let mut h = hasher.build_hasher();
+                (
+                    node.name(),
+                    node.cname(),
+                    node.a(),
+                    node.a_ttl(),
+                    node.aaaa(),
+                    node.aaaa_ttl(),
+                )
+                    .hash(&mut h);
+                z.content_hash = z.content_hash.wrapping_add(h.finish());
+            }
+        }
+        self.table.zones = zones;
+        self.table.names.shrink_to_fit();
+        self.table.nodes.shrink_to_fit();
+        self.table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::name::Name;
+
+    fn w(s: &str) -> Vec<u8> {
+        Name::from_text(s).unwrap().wire().to_vec()
+    }
+
+    #[test]
+    fn merge_dedupe_ttl_and_ents() {
+        let zone = w("zone.test");
+        let mut b = TableBuilder::new(1);
+        let name = w("a.b.c.zone.test");
+        b.insert(&name, 0, Data::A("10.0.0.2".parse().unwrap()), 60, (0, 1))
+            .unwrap();
+        b.insert(&name, 0, Data::A("10.0.0.1".parse().unwrap()), 30, (0, 2))
+            .unwrap();
+        b.insert(&name, 0, Data::A("10.0.0.2".parse().unwrap()), 90, (0, 3))
+            .unwrap();
+        b.insert(&name, 0, Data::Aaaa("fd00::1".parse().unwrap()), 90, (0, 4))
+            .unwrap();
+        let t = b.finish(&[zone.len()]);
+        let n = t.get(&name).unwrap();
+        assert_eq!(
+            n.a(),
+            [
+                "10.0.0.1".parse::<Ipv4Addr>().unwrap(),
+                "10.0.0.2".parse().unwrap()
+            ]
+        );
+        assert_eq!(n.a_ttl(), 30);
+        assert_eq!(n.aaaa_ttl(), 90);
+        assert!(t.get(&w("b.c.zone.test")).unwrap().is_empty_non_terminal());
+        assert!(t.get(&w("c.zone.test")).unwrap().is_empty_non_terminal());
+        assert!(t.get(&zone).is_none());
+        assert_eq!(t.zones[0].records, 3);
+        assert_eq!(t.zones[0].names, 1);
+    }
+
+    #[test]
+    fn conflicts_and_order_independent_hash() {
+        let mut b = TableBuilder::new(1);
+        let name = w("x.zone.test");
+        b.insert(&name, 0, Data::A("10.0.0.1".parse().unwrap()), 60, (0, 1))
+            .unwrap();
+        assert_eq!(
+            b.insert(&name, 0, Data::Cname(&w("y.zone.test")), 60, (1, 7)),
+            Err(Conflict::CnameAndOther((0, 1)))
+        );
+        let alias = w("alias.zone.test");
+        b.insert(&alias, 0, Data::Cname(&w("y.zone.test")), 60, (0, 2))
+            .unwrap();
+        b.insert(&alias, 0, Data::Cname(&w("y.zone.test")), 30, (0, 3))
+            .unwrap();
+        assert!(matches!(
+            b.insert(&alias, 0, Data::Cname(&w("z.zone.test")), 60, (0, 4)),
+            Err(Conflict::TwoCnames { first: (0, 2), .. })
+        ));
+        let apex = [w("zone.test").len()];
+        let one = b.finish(&apex);
+
+        let mut b = TableBuilder::new(1);
+        b.insert(&alias, 0, Data::Cname(&w("y.zone.test")), 30, (0, 1))
+            .unwrap();
+        b.insert(&name, 0, Data::A("10.0.0.1".parse().unwrap()), 60, (0, 2))
+            .unwrap();
+        let two = b.finish(&apex);
+        assert_eq!(one.zones[0].content_hash, two.zones[0].content_hash);
+        assert_eq!(one.records_missing_from(&two), 0);
+    }
+}
