@@ -6,7 +6,7 @@
 //! [`TableBuilder`] takes entries one at a time as the parsers produce
 //! them, so loading a million records holds no intermediate maps.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hashbrown::HashTable;
@@ -108,9 +108,7 @@ impl Table {
     }
 
     fn hash(hasher: &foldhash::fast::RandomState, name: &[u8]) -> u64 {
-        let mut h = hasher.build_hasher();
-        name.hash(&mut h);
-        h.finish()
+        hasher.hash_one(name)
     }
 
     /// The data of `name` (canonical wire), if the table has it.
@@ -374,7 +372,7 @@ impl TableBuilder {
             }
         }
 
-        let hasher = foldhash::quality::FixedState::with_seed(0x706c_646e_73);
+        let hasher = foldhash::quality::FixedState::with_seed(0x0070_6c64_6e73);
         for rec in &mut self.table.nodes {
             if rec.a_len == 0 {
                 rec.a_ttl = 0;
