@@ -392,17 +392,15 @@ impl TableBuilder {
             if records > 0 {
                 z.names += 1;
                 z.records += records;
-                let mut h = hasher.build_hasher();
-                (
+                let h = hasher.hash_one((
                     node.name(),
                     node.cname(),
                     node.a(),
                     node.a_ttl(),
                     node.aaaa(),
                     node.aaaa_ttl(),
-                )
-                    .hash(&mut h);
-                z.content_hash = z.content_hash.wrapping_add(h.finish());
+                ));
+                z.content_hash = z.content_hash.wrapping_add(h);
             }
         }
         self.table.zones = zones;
