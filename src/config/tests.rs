@@ -101,6 +101,10 @@ fn errors_carry_file_and_line() {
             &["c.toml:4: ttl applies only to a zone with records"],
         ),
         ("[cache]\nsize = -1\n", &["c.toml:2: invalid value"]),
+        (
+            "[server]\nmax_batch_delay_us = 5000\n",
+            &["c.toml:2: max_batch_delay_us must be at most 2000"],
+        ),
         ("[server\n", &["c.toml:1: "]),
         (
             "[server]\nlisten = [\"nope\"]\n[upstream]\nservers = [\"nope\"]\n",

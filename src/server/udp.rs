@@ -8,7 +8,7 @@
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
@@ -18,8 +18,43 @@ use super::mmsg::{BATCH, Batch};
 use crate::resolve::{Action, Transport, complete, resolve, servfail};
 use crate::state::State;
 
-/// Longest wait added to a query by batching (see `serve`).
-const COALESCE: Duration = Duration::from_micros(100);
+/// Coalescing (see `Pacer`): how many datagrams a round aims to take, and
+/// shortest pause worth taking. The longest is `[server] max_batch_delay_us`,
+/// the most latency batching adds to a query.
+const TARGET_BATCH: f64 = 32.0;
+const MIN_PAUSE: Duration = Duration::from_micros(50);
+
+/// Paces the receive loop. Each wake-up (a datagram arriving at a blocked
+/// thread, or the end of a pause) costs several times what answering a
+/// query does, so at moderate rates the loop pauses after a partial batch
+/// for about the time `TARGET_BATCH` datagrams take to arrive at the rate
+/// seen lately; at high rates batches come back full and it never pauses.
+struct Pacer {
+    last_round: Instant,
+    /// Smoothed arrival rate, datagrams per second.
+    rate: f64,
+}
+
+impl Pacer {
+    fn new() -> Pacer {
+        Pacer {
+            last_round: Instant::now(),
+            rate: 0.0,
+        }
+    }
+
+    fn pause_after(&mut self, received: usize, max: Duration) -> Option<Duration> {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last_round).as_secs_f64().max(1e-6);
+        self.last_round = now;
+        self.rate = 0.8 * self.rate + 0.2 * (received as f64 / elapsed);
+        if received >= BATCH || max.is_zero() {
+            return None;
+        }
+        let pause = Duration::from_secs_f64((TARGET_BATCH / self.rate.max(1.0)).min(1.0));
+        Some(pause.clamp(MIN_PAUSE.min(max), max))
+    }
+}
 
 /// How often an idle thread looks at the stop flag.
 const STOP_POLL: Duration = Duration::from_millis(200);
@@ -39,6 +74,7 @@ pub fn serve(w: Worker) {
     }
     let sock = Arc::new(w.sock);
     let mut batch = Batch::new();
+    let mut pacer = Pacer::new();
     while !w.stop.load(Ordering::Relaxed) {
         let n = match batch.recv(&sock) {
             Ok(n) => n,
@@ -106,12 +142,10 @@ pub fn serve(w: Worker) {
         if let Err(e) = batch.send(&sock) {
             debug!(error = %e, "udp send error");
         }
-        if n < BATCH {
-            // Coalescing: a partial batch means packets trickle in one per
-            // wake-up, and each wake-up costs more than answering. Pausing
-            // briefly lets the next round take several at once; the pause
-            // bounds the added latency, and a full batch skips it.
-            std::thread::sleep(COALESCE);
+        let max_pause = snap.config.max_batch_delay;
+        drop(snap);
+        if let Some(pause) = pacer.pause_after(n, max_pause) {
+            std::thread::sleep(pause);
         }
     }
 }
