@@ -5,7 +5,7 @@
 //!
 //!   loadgen --server 127.0.0.1:5353 --queries q.txt [--rate 50000]
 //!           [--duration 10] [--outstanding 2000] [--sockets 4]
-//!           [--timeout-ms 1000] [--edns]
+//!           [--timeout-ms 1000] [--edns] [--interval-ms 100]
 //!   loadgen --echo 127.0.0.1:5399      # an echo server, to measure loadgen itself
 //!
 //! The query file is dnsperf's: `name TYPE` per line. The result is one line
@@ -30,6 +30,8 @@ struct Args {
     sockets: usize,
     timeout: Duration,
     edns: bool,
+    /// Print latency percentiles per interval of this many ms (0: off).
+    interval_ms: u64,
 }
 
 fn parse_args() -> Args {
@@ -43,6 +45,7 @@ fn parse_args() -> Args {
         sockets: 4,
         timeout: Duration::from_millis(1000),
         edns: false,
+        interval_ms: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -59,6 +62,7 @@ fn parse_args() -> Args {
                 a.timeout = Duration::from_millis(val().parse().expect("--timeout-ms MS"))
             }
             "--edns" => a.edns = true,
+            "--interval-ms" => a.interval_ms = val().parse().expect("--interval-ms MS"),
             "--bench" => {} // passed by `cargo bench`
             other => panic!("unknown argument {other}"),
         }
@@ -324,6 +328,8 @@ fn main() {
     let mut out = Batch::new();
     let mut inb = Batch::new();
     let mut hist = Histogram::new();
+    // (answered at ns, latency us), kept only for --interval-ms.
+    let mut samples: Vec<(u64, u32)> = Vec::new();
     let mut order: VecDeque<(u64, u16, u16)> = VecDeque::new(); // (sent ns+1, sock, id)
     let mut outstanding = vec![0usize; socks.len()];
     let (mut sent, mut received, mut lost, mut qi) = (0u64, 0u64, 0u64, 0usize);
@@ -408,7 +414,11 @@ fn main() {
                         s.sent_at[id as usize] = 0;
                         outstanding[si] -= 1;
                         received += 1;
-                        hist.add((now + 1 - t) / 1000);
+                        let us = (now + 1 - t) / 1000;
+                        hist.add(us);
+                        if args.interval_ms > 0 {
+                            samples.push((now, us as u32));
+                        }
                     }
                 }
                 if n < BATCH {
@@ -449,6 +459,29 @@ fn main() {
         (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) as f64 * 1e6
             + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) as f64
     };
+    if args.interval_ms > 0 {
+        let width = args.interval_ms * 1_000_000;
+        let mut i = 0;
+        while i < samples.len() {
+            let slot = samples[i].0 / width;
+            let mut lat: Vec<u32> = Vec::new();
+            while i < samples.len() && samples[i].0 / width == slot {
+                lat.push(samples[i].1);
+                i += 1;
+            }
+            lat.sort_unstable();
+            let pct =
+                |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
+            println!(
+                "interval t_ms={} n={} p50_us={} p99_us={} max_us={}",
+                slot * args.interval_ms,
+                lat.len(),
+                pct(0.5),
+                pct(0.99),
+                lat[lat.len() - 1]
+            );
+        }
+    }
     let secs = args.duration.min(start.elapsed().as_secs_f64());
     println!(
         "sent={sent} received={received} lost={lost} qps={:.0} p50_us={} p90_us={} p99_us={} p999_us={} max_us={} client_cpu_us_per_query={:.2}",

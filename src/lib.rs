@@ -6,7 +6,8 @@
 //! [`snapshot`]) or forwarding -> send. [`config`] and [`records`] turn
 //! files into a [`snapshot::Snapshot`]; [`state`] holds the current one.
 
-// Unsafe code is confined to `server::mmsg` (batched UDP system calls).
+// Unsafe code is confined to `server::mmsg` (batched UDP system calls)
+// and `sys` (thread priority).
 #![deny(unsafe_code)]
 // Names on the query path live in 255-byte stack buffers (`wire::NameBuf`)
 // so that answering never allocates; enums carrying one are large by design.
@@ -27,6 +28,7 @@ pub mod snapshot;
 pub mod splice;
 pub mod state;
 pub mod summary;
+pub mod sys;
 pub mod table;
 pub mod wire;
 

@@ -204,7 +204,19 @@ fn renew_watches(
 pub async fn apply(state: &Arc<State>, trigger: Trigger) {
     let started = Instant::now();
     let st = state.clone();
-    let result = tokio::task::spawn_blocking(move || st.reload()).await;
+    // A thread of its own at low priority: the rebuild reads files and
+    // builds the table while the query threads keep their CPU.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("pldns-reload".into())
+        .spawn(move || {
+            crate::sys::lower_thread_priority();
+            let _ = tx.send(st.reload());
+        });
+    let result = match spawned {
+        Ok(_) => rx.await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
     let ms = started.elapsed().as_millis() as u64;
     match result {
         Ok(Ok((old, new))) => {
