@@ -157,7 +157,7 @@ pub async fn run(state: Arc<State>, mut hup: mpsc::UnboundedReceiver<()>) {
         let trigger = tokio::select! {
             Some(()) = hup.recv() => Trigger::Signal,
             Some(event) = events.recv() => {
-                if !event.paths.iter().any(|p| watched.is_relevant(p)) {
+                if !changes_content(&event) || !event.paths.iter().any(|p| watched.is_relevant(p)) {
                     continue;
                 }
                 debug!(paths = ?event.paths, "record or config file changed");
@@ -169,7 +169,8 @@ pub async fn run(state: Arc<State>, mut hup: mpsc::UnboundedReceiver<()>) {
         let started = Instant::now();
         while started.elapsed() < MAX_DELAY {
             match tokio::time::timeout(SETTLE, events.recv()).await {
-                Ok(Some(_)) => continue,
+                Ok(Some(e)) if changes_content(&e) => continue,
+                Ok(Some(_)) => {}
                 _ => break,
             }
         }
@@ -179,6 +180,17 @@ pub async fn run(state: Arc<State>, mut hup: mpsc::UnboundedReceiver<()>) {
         watched = Watched::of(state.config_path(), &state.snapshot());
         renew_watches(&mut watcher, &watched, &previous);
     }
+}
+
+/// Reading a file raises access events too, our own reloads' reads
+/// included: reacting to those would reload forever. Only creation,
+/// modification (data, metadata such as `touch`, renames) and removal count.
+fn changes_content(event: &notify::Event) -> bool {
+    use notify::EventKind;
+    matches!(
+        event.kind,
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) | EventKind::Any
+    )
 }
 
 fn renew_watches(

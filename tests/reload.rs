@@ -84,6 +84,27 @@ fn appended_line_is_answered_within_two_seconds() {
 }
 
 #[test]
+fn one_edit_gives_one_reload_and_then_quiet() {
+    let d = daemon();
+    // Reading the files on reload must not look like a change.
+    std::thread::sleep(Duration::from_millis(800));
+    let reloads = |d: &Daemon| {
+        d.log()
+            .iter()
+            .filter(|l| l.contains("reload applied"))
+            .count()
+    };
+    assert_eq!(reloads(&d), 0, "{}", d.log().join("\n"));
+    append(
+        &d.files.path("records.d/a.hosts"),
+        "10.0.0.3 three.blob.core.windows.net\n",
+    );
+    until(&d, "three.privatelink.blob.core.windows.net", &["10.0.0.3"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(reloads(&d), 1, "{}", d.log().join("\n"));
+}
+
+#[test]
 fn new_file_removed_file_and_rename_over() {
     let d = daemon();
     d.files.write(
