@@ -586,3 +586,28 @@ fn a_reload_never_lets_a_stale_splice_out_of_the_cache() {
     d.query("www.example.com", RecordType::A);
     assert_eq!(up.queries(), before);
 }
+
+#[test]
+fn sigterm_lets_in_flight_queries_finish() {
+    // Slower than the stop signal, faster than the 300 ms forwarder timeout.
+    let up = Upstream::start(|q| {
+        Reply::Delay(
+            Duration::from_millis(200),
+            Box::new(Reply::ok(vec![a(&question(q).0, "10.8.8.8", 60)])),
+        )
+    });
+    let d = start(&up, "", 0);
+    let addr = d.addr;
+    let client =
+        std::thread::spawn(move || addresses(&udp_query(addr, "slow.example.com", RecordType::A)));
+    // The query is waiting on the upstream when the stop signal comes.
+    std::thread::sleep(Duration::from_millis(80));
+    assert_eq!(up.queries(), 1);
+    let status = d.stop();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        client.join().unwrap(),
+        ["10.8.8.8"],
+        "answered before exiting"
+    );
+}
