@@ -25,6 +25,17 @@ pub enum Transport {
     Tcp,
 }
 
+impl Transport {
+    /// The largest answer `q` may get: its UDP payload size (RFC 6891), or
+    /// a whole TCP message.
+    pub fn limit(self, q: &Query<'_>, snap: &Snapshot) -> usize {
+        match self {
+            Transport::Udp => udp_limit(q.edns, snap.config.edns_udp_size),
+            Transport::Tcp => u16::MAX as usize,
+        }
+    }
+}
+
 /// What the front end does with a packet.
 #[derive(Debug)]
 pub enum Action {
@@ -76,10 +87,7 @@ pub fn resolve(
             return Action::Reply;
         }
     };
-    let limit = match transport {
-        Transport::Udp => udp_limit(q.edns, snap.config.edns_udp_size),
-        Transport::Tcp => u16::MAX as usize,
-    };
+    let limit = transport.limit(&q, snap);
     let ours = snap.config.edns_udp_size;
     let finish = |w: ResponseWriter<'_>, rcode| w.finish(q.edns, ours, limit, rcode);
 
@@ -177,10 +185,7 @@ pub async fn complete(
         error_reply(&mut out, packet, Rcode::FormErr);
         return out;
     };
-    let limit = match transport {
-        Transport::Udp => udp_limit(q.edns, snap.config.edns_udp_size),
-        Transport::Tcp => u16::MAX as usize,
-    };
+    let limit = transport.limit(&q, snap);
     let ours = snap.config.edns_udp_size;
     let timeout = snap.config.timeout;
     fn question<'n>(name: &'n NameBuf, q: &Query<'_>) -> Question<'n> {
@@ -282,10 +287,7 @@ fn refusal(q: &Query<'_>) -> Option<Rcode> {
 pub fn servfail(snap: &Snapshot, packet: &[u8], transport: Transport, out: &mut Vec<u8>) {
     match wire::parse_query(packet) {
         Ok(q) => {
-            let limit = match transport {
-                Transport::Udp => udp_limit(q.edns, snap.config.edns_udp_size),
-                Transport::Tcp => u16::MAX as usize,
-            };
+            let limit = transport.limit(&q, snap);
             ResponseWriter::new(out, &q, Rcode::ServFail, false).finish(
                 q.edns,
                 snap.config.edns_udp_size,

@@ -137,6 +137,37 @@ fn bind_one(addr: SocketAddr, udp_workers: usize) -> Result<Listener, BindError>
     ))
 }
 
+/// Finishes a query that needs a forwarder on the async runtime, holding
+/// its in-flight permit and its snapshot (one view to the end), and hands
+/// the reply to `send`.
+fn spawn_forward<F, Fut>(
+    runtime: &tokio::runtime::Handle,
+    state: &Arc<State>,
+    snap: Arc<crate::snapshot::Snapshot>,
+    packet: Vec<u8>,
+    transport: crate::resolve::Transport,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    send: F,
+) where
+    F: FnOnce(Vec<u8>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let state = state.clone();
+    runtime.spawn(async move {
+        let _permit = permit;
+        let cache = state.cache();
+        let reply = crate::resolve::complete(
+            &snap,
+            &state.forwarder,
+            cache.as_deref(),
+            &packet,
+            transport,
+        )
+        .await;
+        send(reply).await;
+    });
+}
+
 /// Binds every address; fails on the first that cannot be bound.
 pub fn bind(addrs: &[SocketAddr]) -> Result<Vec<Listener>, BindError> {
     let workers = std::thread::available_parallelism()

@@ -14,7 +14,7 @@ use tracing::debug;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Mutex;
 
-use crate::resolve::{Action, Transport, complete, resolve, servfail};
+use crate::resolve::{Action, Transport, resolve, servfail};
 use crate::state::State;
 
 /// RFC 7766 §6.2.3 suggests a few seconds; 10 s serves slow clients without
@@ -138,21 +138,20 @@ async fn connection(
             Action::Drop => continue,
             Action::Forward(_) => match inflight.clone().try_acquire_owned() {
                 Ok(permit) => {
-                    let snap = Arc::clone(&snap);
-                    let (state, wr, packet) = (state.clone(), wr.clone(), msg.clone());
-                    tokio::spawn(async move {
-                        let _permit = permit;
-                        let cache = state.cache();
-                        let reply = complete(
-                            &snap,
-                            &state.forwarder,
-                            cache.as_deref(),
-                            &packet,
-                            Transport::Tcp,
-                        )
-                        .await;
+                    let wr = wr.clone();
+                    let send = move |reply: Vec<u8>| async move {
                         let _ = write_framed(&wr, &reply).await;
-                    });
+                    };
+                    let runtime = tokio::runtime::Handle::current();
+                    super::spawn_forward(
+                        &runtime,
+                        &state,
+                        Arc::clone(&snap),
+                        msg.clone(),
+                        Transport::Tcp,
+                        permit,
+                        send,
+                    );
                     continue;
                 }
                 Err(_) => servfail(&snap, &msg, Transport::Tcp, &mut out),

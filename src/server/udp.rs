@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tracing::debug;
 
 use super::mmsg::{BATCH, Batch};
-use crate::resolve::{Action, Transport, complete, resolve, servfail};
+use crate::resolve::{Action, Transport, resolve, servfail};
 use crate::state::State;
 
 /// Coalescing (see `Pacer`): how many datagrams a round aims to take, and
@@ -110,25 +110,22 @@ pub fn serve(w: Worker) {
                 Action::Drop => {}
                 Action::Forward(_) => match w.inflight.clone().try_acquire_owned() {
                     Ok(permit) => {
-                        // The task keeps this query's snapshot: one view to the end.
-                        let snap = Arc::clone(&snap);
-                        let (state, sock, packet) =
-                            (w.state.clone(), sock.clone(), packet.to_vec());
-                        w.runtime.spawn(async move {
-                            let _permit = permit;
-                            let cache = state.cache();
-                            let reply = complete(
-                                &snap,
-                                &state.forwarder,
-                                cache.as_deref(),
-                                &packet,
-                                Transport::Udp,
-                            )
-                            .await;
+                        let sock = sock.clone();
+                        let send = move |reply: Vec<u8>| async move {
                             if let Err(e) = sock.send_to(&reply, client) {
                                 debug!(%client, error = %e, "udp send error");
                             }
-                        });
+                        };
+                        let snap = Arc::clone(&snap);
+                        super::spawn_forward(
+                            &w.runtime,
+                            &w.state,
+                            snap,
+                            packet.to_vec(),
+                            Transport::Udp,
+                            permit,
+                            send,
+                        );
                     }
                     // Too many forwards in flight: fail fast rather than
                     // queue without bound.
