@@ -45,6 +45,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+static METRICS: std::sync::LazyLock<pldns::metrics::Metrics> =
+    std::sync::LazyLock::new(Default::default);
+
 const ZONE: &str = "privatelink.blob.core.windows.net";
 
 fn snapshot(n: usize) -> Snapshot {
@@ -118,12 +121,21 @@ fn bench_case(
 ) {
     let client: IpAddr = "127.0.0.1".parse().unwrap();
     let mut out = Vec::with_capacity(4096);
-    let first = resolve(snap, cache, packet, client, Transport::Udp, &mut out);
+    let first = resolve(
+        snap,
+        cache,
+        &METRICS,
+        packet,
+        client,
+        Transport::Udp,
+        &mut out,
+    );
     assert!(format!("{first:?}").starts_with(expect), "{id}: {first:?}");
     let allocs = allocs_per_call(|| {
         black_box(resolve(
             snap,
             cache,
+            &METRICS,
             black_box(packet),
             client,
             Transport::Udp,
@@ -139,6 +151,7 @@ fn bench_case(
             black_box(resolve(
                 snap,
                 cache,
+                &METRICS,
                 black_box(packet),
                 client,
                 Transport::Udp,
@@ -268,7 +281,7 @@ fn core(c: &mut Criterion) {
     let mut run = || {
         let mut w = ResponseWriter::new(&mut out, &parsed, Rcode::NoError, false);
         black_box(pldns::splice::splice(
-            &snap, &parsed, &mut w, &asked, &reply,
+            &snap, &parsed, &mut w, &asked, &reply, None,
         ));
     };
     let allocs = allocs_per_call(&mut run);

@@ -79,17 +79,48 @@ pub enum Depends {
     Table,
 }
 
+/// Counts evictions for the metrics.
+#[derive(Clone, Default)]
+struct Evictions(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl quick_cache::Lifecycle<Key, std::sync::Arc<Entry>> for Evictions {
+    type RequestState = ();
+
+    fn on_evict(&self, _: &mut (), _: Key, _: std::sync::Arc<Entry>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+type Entries = quick_cache::sync::Cache<
+    Key,
+    std::sync::Arc<Entry>,
+    quick_cache::UnitWeighter,
+    quick_cache::DefaultHashBuilder,
+    Evictions,
+>;
+
 pub struct Cache {
-    entries: quick_cache::sync::Cache<Key, std::sync::Arc<Entry>>,
+    entries: Entries,
+    evictions: Evictions,
     config: CacheConfig,
 }
 
 impl Cache {
     /// `None` when the configured size is 0 (cache disabled).
     pub fn new(config: &CacheConfig) -> Option<Cache> {
-        (config.size > 0).then(|| Cache {
-            entries: quick_cache::sync::Cache::new(config.size),
-            config: config.clone(),
+        (config.size > 0).then(|| {
+            let evictions = Evictions::default();
+            Cache {
+                entries: Entries::with(
+                    config.size,
+                    config.size as u64,
+                    quick_cache::UnitWeighter,
+                    quick_cache::DefaultHashBuilder::default(),
+                    evictions.clone(),
+                ),
+                evictions,
+                config: config.clone(),
+            }
         })
     }
 
@@ -99,6 +130,10 @@ impl Cache {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.evictions.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -13,12 +13,15 @@
 // so that answering never allocates; enums carrying one are large by design.
 #![allow(clippy::large_enum_variant)]
 
+pub mod azure;
 pub mod cache;
 pub mod classify;
 pub mod config;
+pub mod convert;
 pub mod diag;
 pub mod forward;
 pub mod local;
+pub mod metrics;
 pub mod name;
 pub mod records;
 pub mod reload;

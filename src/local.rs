@@ -5,6 +5,7 @@
 
 use crate::classify::twin_in_table;
 use crate::config::OnMiss;
+use crate::metrics::Metrics;
 use crate::snapshot::{LocalZone, NS_RDATA, Snapshot};
 use crate::table::NodeRef;
 use crate::wire::{AUTHORITY, NameBuf, Query, Rcode, Rdata, ResponseWriter, rtype};
@@ -32,7 +33,15 @@ pub enum Start {
     Chain { zone: usize, name: NameBuf },
 }
 
-pub fn answer(snap: &Snapshot, q: &Query<'_>, start: Start, w: &mut ResponseWriter<'_>) -> Outcome {
+/// `metrics`, when given, hears of every name the table lacks (`None` when
+/// a caller replays an answer it has already counted).
+pub fn answer(
+    snap: &Snapshot,
+    q: &Query<'_>,
+    start: Start,
+    w: &mut ResponseWriter<'_>,
+    metrics: Option<&Metrics>,
+) -> Outcome {
     let (mut name, mut zone) = match start {
         Start::Local(zone) => {
             w.set_authoritative(true);
@@ -62,6 +71,9 @@ pub fn answer(snap: &Snapshot, q: &Query<'_>, start: Start, w: &mut ResponseWrit
             return Outcome::Done(Rcode::NoError);
         }
         let Some(node) = snap.node(name.wire()) else {
+            if let Some(m) = metrics {
+                m.missing(&z.name, name.wire());
+            }
             return match lz.on_miss {
                 OnMiss::Nxdomain => {
                     soa(w, z.name.wire(), lz, true);

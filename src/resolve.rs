@@ -12,6 +12,7 @@ use crate::cache::{Cache, Depends};
 use crate::classify::{Route, classify};
 use crate::forward::{Forwarder, Question};
 use crate::local::{self, Outcome, Start};
+use crate::metrics::{Metrics, Source};
 use crate::snapshot::Snapshot;
 use crate::splice::{Spliced, splice};
 use crate::wire::{
@@ -40,7 +41,7 @@ impl Transport {
 #[derive(Debug)]
 pub enum Action {
     /// `out` holds the reply.
-    Reply,
+    Reply(Source),
     /// Send nothing.
     Drop,
     /// The answer needs a forwarder. `out` holds the local part of the
@@ -66,6 +67,7 @@ pub struct ForwardJob {
 pub fn resolve(
     snap: &Snapshot,
     cache: Option<&Cache>,
+    metrics: &Metrics,
     packet: &[u8],
     client: IpAddr,
     transport: Transport,
@@ -76,15 +78,15 @@ pub fn resolve(
         Err(Malformed::Drop) => return Action::Drop,
         Err(_) if !snap.is_allowed(client) => {
             error_reply(out, packet, Rcode::Refused);
-            return Action::Reply;
+            return Action::Reply(Source::Own);
         }
         Err(Malformed::FormErr) => {
             error_reply(out, packet, Rcode::FormErr);
-            return Action::Reply;
+            return Action::Reply(Source::Own);
         }
         Err(Malformed::NotImp) => {
             error_reply(out, packet, Rcode::NotImp);
-            return Action::Reply;
+            return Action::Reply(Source::Own);
         }
     };
     let limit = transport.limit(&q, snap);
@@ -96,19 +98,19 @@ pub fn resolve(
             ResponseWriter::new(out, &q, Rcode::Refused, false),
             Rcode::Refused,
         );
-        return Action::Reply;
+        return Action::Reply(Source::Own);
     }
     if let Some(rcode) = refusal(&q) {
         finish(ResponseWriter::new(out, &q, rcode, false), rcode);
-        return Action::Reply;
+        return Action::Reply(Source::Own);
     }
 
     let start = match classify(snap, q.qname.wire()) {
         Route::Local(zone) => Start::Local(zone),
         Route::Twin { zone, mapped } => Start::Twin { zone, mapped },
         Route::Forward(zone) => {
-            if cached(snap, cache, &q, limit, out) {
-                return Action::Reply;
+            if cached(snap, cache, metrics, &q, limit, out) {
+                return Action::Reply(Source::Cached);
             }
             out.clear();
             return Action::Forward(ForwardJob {
@@ -120,7 +122,7 @@ pub fn resolve(
         }
     };
     let mut w = ResponseWriter::new(out, &q, Rcode::NoError, false);
-    match local::answer(snap, &q, start, &mut w) {
+    match local::answer(snap, &q, start, &mut w, Some(metrics)) {
         Outcome::Done(Rcode::ServFail) => {
             // A CNAME loop in the table: say nothing rather than half a chain.
             finish(
@@ -133,8 +135,8 @@ pub fn resolve(
             finish(w, rcode);
         }
         Outcome::Forward { name, zone } => {
-            if cached(snap, cache, &q, limit, out) {
-                return Action::Reply;
+            if cached(snap, cache, metrics, &q, limit, out) {
+                return Action::Reply(Source::Cached);
             }
             return Action::Forward(ForwardJob {
                 name,
@@ -144,25 +146,27 @@ pub fn resolve(
             });
         }
     }
-    Action::Reply
+    Action::Reply(Source::Local)
 }
 
 fn cached(
     snap: &Snapshot,
     cache: Option<&Cache>,
+    metrics: &Metrics,
     q: &Query<'_>,
     limit: usize,
     out: &mut Vec<u8>,
 ) -> bool {
-    cache.is_some_and(|c| {
-        c.answer(
-            q,
-            snap.generations(),
-            Instant::now(),
-            (snap.config.edns_udp_size, limit),
-            out,
-        )
-    })
+    let Some(c) = cache else { return false };
+    let hit = c.answer(
+        q,
+        snap.generations(),
+        Instant::now(),
+        (snap.config.edns_udp_size, limit),
+        out,
+    );
+    metrics.cache(hit);
+    hit
 }
 
 /// How many times one client query may go upstream: the name itself, then
@@ -177,13 +181,19 @@ pub async fn complete(
     snap: &Snapshot,
     forwarder: &Forwarder,
     cache: Option<&Cache>,
+    metrics: &Metrics,
     packet: &[u8],
     transport: Transport,
-) -> Vec<u8> {
+) -> Completed {
     let mut out = Vec::with_capacity(512);
+    let own = |reply| Completed {
+        reply,
+        source: Source::Own,
+        upstream: None,
+    };
     let Ok(q) = parse_query(packet) else {
         error_reply(&mut out, packet, Rcode::FormErr);
-        return out;
+        return own(out);
     };
     let limit = transport.limit(&q, snap);
     let ours = snap.config.edns_udp_size;
@@ -198,7 +208,8 @@ pub async fn complete(
     }
 
     let mut w = ResponseWriter::new(&mut out, &q, Rcode::NoError, false);
-    let replay = |start, w: &mut ResponseWriter<'_>| match local::answer(snap, &q, start, w) {
+    // Replayed, not counted again: `resolve` reported its misses already.
+    let replay = |start, w: &mut ResponseWriter<'_>| match local::answer(snap, &q, start, w, None) {
         Outcome::Forward { name, zone } => Some((name, zone)),
         Outcome::Done(_) => None,
     };
@@ -212,21 +223,29 @@ pub async fn complete(
     let Some((mut name, mut zone, mut touched)) = first else {
         // The same snapshot gives the same local answer; finish it as is.
         w.finish(q.edns, ours, limit, Rcode::NoError);
-        return out;
+        return Completed {
+            reply: out,
+            source: Source::Local,
+            upstream: None,
+        };
     };
     // Upstream data for a name inside a zone with records is relayed but
     // never cached: the table may gain that name at any moment.
     let mut cacheable = true;
+    let mut upstream = None;
     for _ in 0..MAX_FORWARDS {
         cacheable &= snap.local_zone_of(name.wire()).is_none();
         let reply = match forwarder
             .query(snap.forwarders(zone), question(&name, &q), timeout)
             .await
         {
-            Ok(reply) => reply,
+            Ok((reply, server)) => {
+                upstream = Some(server);
+                reply
+            }
             Err(_) => break,
         };
-        match splice(snap, &q, &mut w, name.wire(), &reply) {
+        match splice(snap, &q, &mut w, name.wire(), &reply, Some(metrics)) {
             Spliced::Done {
                 rcode,
                 cut,
@@ -246,7 +265,16 @@ pub async fn complete(
                     cache.store(&q, body, rcode, generation, Instant::now());
                 }
                 wire::seal(body, q.edns, ours, limit, rcode);
-                return out;
+                let source = if touched {
+                    Source::Spliced
+                } else {
+                    Source::Forwarded
+                };
+                return Completed {
+                    reply: out,
+                    source,
+                    upstream,
+                };
             }
             Spliced::Forward {
                 name: next,
@@ -260,7 +288,18 @@ pub async fn complete(
     }
     let mut out = Vec::with_capacity(128);
     servfail(snap, packet, transport, &mut out);
-    out
+    Completed {
+        upstream,
+        ..own(out)
+    }
+}
+
+/// A finished forwarded query.
+pub struct Completed {
+    pub reply: Vec<u8>,
+    pub source: Source,
+    /// The forwarder whose answer it carries (the last one asked).
+    pub upstream: Option<std::net::SocketAddr>,
 }
 
 /// Queries answered with an error before any lookup.

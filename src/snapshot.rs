@@ -187,6 +187,10 @@ impl Snapshot {
         (self.routing_generation, self.table_generation)
     }
 
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
     pub fn node(&self, name: &[u8]) -> Option<NodeRef<'_>> {
         self.table.get(name)
     }

@@ -11,6 +11,7 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
 use crate::forward::wire_of;
 use crate::local::{self, Outcome, Start};
+use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
 use crate::wire::{ANSWER, AUTHORITY, NameBuf, Query, Rcode, ResponseWriter};
 
@@ -38,6 +39,7 @@ pub fn splice(
     w: &mut ResponseWriter<'_>,
     asked: &[u8],
     reply: &Message,
+    metrics: Option<&Metrics>,
 ) -> Spliced {
     let asked_is_local = snap.local_zone_of(asked).is_some();
     let mut chain: Vec<&Record> = Vec::new();
@@ -96,7 +98,7 @@ pub fn splice(
     for rec in chain {
         relay(w, ANSWER, rec);
     }
-    match local::answer(snap, q, Start::Chain { zone, name }, w) {
+    match local::answer(snap, q, Start::Chain { zone, name }, w, metrics) {
         Outcome::Done(rcode) => Spliced::Done {
             rcode,
             cut: true,

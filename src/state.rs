@@ -23,6 +23,10 @@ pub struct State {
     /// config that names them.
     pub forwarder: Forwarder,
     pub reload_stats: crate::reload::ReloadStats,
+    pub metrics: crate::metrics::Metrics,
+    /// Bumped by every UDP loop round (at least every 200 ms, idle or not):
+    /// the systemd watchdog pings only while it moves.
+    pub udp_heartbeat: std::sync::atomic::AtomicU64,
     stopping: AtomicBool,
 }
 
@@ -32,6 +36,8 @@ impl State {
             config_path: config_path.to_path_buf(),
             cache: ArcSwapOption::new(Cache::new(&snapshot.config.cache).map(Arc::new)),
             forwarder: Forwarder::new(),
+            metrics: crate::metrics::Metrics::default(),
+            udp_heartbeat: std::sync::atomic::AtomicU64::new(0),
             reload_stats: {
                 let stats = crate::reload::ReloadStats::default();
                 stats.mark_ok();

@@ -51,6 +51,7 @@ pub struct Config {
     pub timeout: Duration,
     pub cache: CacheConfig,
     pub zones: Vec<ZoneConfig>,
+    pub log: LogConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +96,53 @@ struct RawConfig {
     cache: RawCache,
     #[serde(default, rename = "zone")]
     zones: Vec<RawZone>,
+    #[serde(default)]
+    azure: Vec<RawAzure>,
+    #[serde(default)]
+    log: LogConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Plain,
+    Json,
+}
+
+/// `[log]`: level and format apply at start-up (RUST_LOG, when set, wins
+/// over `level`); `queries` is read per query, so a reload turns the query
+/// log on or off.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: LogFormat,
+    pub queries: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Plain,
+            queries: false,
+        }
+    }
+}
+
+/// `[[azure]]`: the Private Link zones of a vault, from shared/data.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAzure {
+    cloud: Spanned<String>,
+    regions: Spanned<Vec<Spanned<String>>>,
+    forwarders: Option<Vec<Spanned<String>>>,
+    records: Option<Vec<Spanned<String>>>,
+    on_miss: Option<OnMiss>,
+    ttl: Option<Spanned<u32>>,
+    #[serde(default)]
+    site_recovery: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -354,6 +402,10 @@ impl Validator<'_> {
             });
         }
 
+        for preset in &raw.azure {
+            self.expand_azure(preset, &base, &upstream, &mut zones);
+        }
+
         let config = Config {
             path: self.path.to_path_buf(),
             listen,
@@ -365,8 +417,89 @@ impl Validator<'_> {
             timeout: Duration::from_millis(timeout_ms),
             cache,
             zones,
+            log: raw.log.clone(),
         };
         self.diags.into_result(config)
+    }
+}
+
+impl Validator<'_> {
+    /// Adds the zones of one `[[azure]]` table, each as if written as a
+    /// `[[zone]]` with the table's records, forwarders, on_miss and ttl.
+    fn expand_azure(
+        &mut self,
+        p: &RawAzure,
+        base: &Path,
+        upstream: &[SocketAddr],
+        zones: &mut Vec<ZoneConfig>,
+    ) {
+        let line = line_of(self.text, p.cloud.span().start);
+        let Some(cloud) = crate::azure::Cloud::parse(p.cloud.get_ref()) else {
+            self.error(
+                &p.cloud,
+                format!(
+                    "unknown cloud {:?}: \"public\", \"usgov\" or \"china\"",
+                    p.cloud.get_ref()
+                ),
+            );
+            return;
+        };
+        if p.regions.get_ref().is_empty() {
+            self.error(
+                &p.regions,
+                "regions is empty: name the vault's regions, e.g. [\"eastus\"]",
+            );
+            return;
+        }
+        let mut regions = Vec::new();
+        for r in p.regions.get_ref() {
+            match crate::azure::find_region(cloud, r.get_ref()) {
+                Ok(region) => regions.push(region),
+                Err(e) => self.error(r, e),
+            }
+        }
+        let names = match crate::azure::zones(cloud, &regions, p.site_recovery) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error(&p.cloud, e);
+                return;
+            }
+        };
+        let (forwarders, inherited) = match &p.forwarders {
+            Some(list) => (self.addrs(list, "forwarder", parse_server_addr), false),
+            None => (upstream.to_vec(), true),
+        };
+        let on_miss = p.on_miss.unwrap_or_default();
+        let records = p
+            .records
+            .as_ref()
+            .map(|l| l.iter().map(|r| base.join(r.get_ref())).collect::<Vec<_>>());
+        if forwarders.is_empty() && (records.is_none() || on_miss == OnMiss::Forward) {
+            self.error(&p.cloud, "[[azure]] needs forwarders (its own or [upstream].servers), or records with on_miss = \"nxdomain\"");
+        }
+        let ttl = p.ttl.as_ref().map_or(DEFAULT_ZONE_TTL, |t| *t.get_ref());
+        for zone in names {
+            let Ok(name) = Name::from_text(&zone) else {
+                continue;
+            };
+            if let Some(prev) = zones.iter().find(|z| z.name == name) {
+                let msg = format!(
+                    "zone {name} from this [[azure]] preset is already defined at line {}",
+                    prev.line
+                );
+                self.error(&p.cloud, msg);
+                continue;
+            }
+            zones.push(ZoneConfig {
+                name,
+                line,
+                records: records.clone(),
+                on_miss,
+                forwarders: forwarders.clone(),
+                forwarders_inherited: inherited,
+                ttl,
+            });
+        }
     }
 }
 

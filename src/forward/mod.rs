@@ -70,7 +70,10 @@ impl Health {
     }
 }
 
-type Waiters = Vec<oneshot::Sender<Result<Arc<Message>, ForwardError>>>;
+/// An upstream's reply and the server that gave it.
+pub type Answer = (Arc<Message>, SocketAddr);
+
+type Waiters = Vec<oneshot::Sender<Result<Answer, ForwardError>>>;
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct FlightKey {
@@ -94,7 +97,7 @@ struct FlightGuard<'a> {
 }
 
 impl FlightGuard<'_> {
-    fn finish(mut self, result: &Result<Arc<Message>, ForwardError>) {
+    fn finish(mut self, result: &Result<Answer, ForwardError>) {
         let key = self.key.take().expect("finish once");
         let waiters = self.forwarder.inflight.lock().unwrap().remove(&key);
         for w in waiters.into_iter().flatten() {
@@ -136,7 +139,7 @@ impl Forwarder {
         servers: &Arc<[SocketAddr]>,
         q: Question<'_>,
         timeout: Duration,
-    ) -> Result<Arc<Message>, ForwardError> {
+    ) -> Result<Answer, ForwardError> {
         if servers.is_empty() {
             return Err(ForwardError::NoServers);
         }
@@ -217,7 +220,7 @@ impl Forwarder {
         servers: &[SocketAddr],
         q: Question<'_>,
         timeout: Duration,
-    ) -> Result<Arc<Message>, ForwardError> {
+    ) -> Result<Answer, ForwardError> {
         let name = hickory_name(q.name).ok_or(ForwardError::BadName)?;
         let order = self.order(servers);
         for server in &order {
@@ -239,7 +242,7 @@ impl Forwarder {
                     ) =>
                 {
                     self.record(*server, Ok(started.elapsed()));
-                    return Ok(Arc::new(reply));
+                    return Ok((Arc::new(reply), *server));
                 }
                 Ok(reply) => {
                     debug!(%server, rcode = %reply.metadata.response_code, "forwarder refused or failed");

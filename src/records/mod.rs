@@ -145,6 +145,32 @@ impl<'a> Placement<'a> {
     }
 }
 
+/// Parses one record file as it is, names unmapped (for `pldns import`).
+pub fn read_file(path: &Path) -> Result<Vec<Entry>, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let mut entries = Vec::new();
+    let Some(format) = format_of(path) else {
+        diags.push(Diagnostic::file(
+            path,
+            "unknown record format: expected a .hosts, .toml or .json file, or one named hosts",
+        ));
+        return Err(diags);
+    };
+    let mut sink = |e: Entry| entries.push(e);
+    match format {
+        Format::Hosts => match std::fs::File::open(path) {
+            Ok(f) => hosts::parse(path, std::io::BufReader::new(f), &mut sink, &mut diags),
+            Err(e) => diags.push(Diagnostic::file(path, e.to_string())),
+        },
+        Format::Toml | Format::Json => match std::fs::read_to_string(path) {
+            Ok(text) if format == Format::Toml => toml::parse(path, &text, &mut sink, &mut diags),
+            Ok(text) => json::parse(path, &text, &mut sink, &mut diags),
+            Err(e) => diags.push(Diagnostic::file(path, e.to_string())),
+        },
+    }
+    diags.into_result(entries)
+}
+
 /// Reads every record source of `config` into one table.
 pub fn load(config: &Config) -> Result<Records, Diagnostics> {
     let mut diags = Diagnostics::default();

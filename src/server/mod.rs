@@ -137,34 +137,64 @@ fn bind_one(addr: SocketAddr, udp_workers: usize) -> Result<Listener, BindError>
     ))
 }
 
-/// Finishes a query that needs a forwarder on the async runtime, holding
-/// its in-flight permit and its snapshot (one view to the end), and hands
-/// the reply to `send`.
-fn spawn_forward<F, Fut>(
-    runtime: &tokio::runtime::Handle,
-    state: &Arc<State>,
+/// A query handed to the async runtime because it needs a forwarder.
+struct ForwardTask {
+    /// The snapshot the front end used: one view to the end.
     snap: Arc<crate::snapshot::Snapshot>,
     packet: Vec<u8>,
     transport: crate::resolve::Transport,
+    client: std::net::IpAddr,
+    /// A place among the bounded forwards in flight.
     permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Finishes `task` on the runtime, counts and logs it, and hands the reply
+/// to `send`.
+fn spawn_forward<F, Fut>(
+    runtime: &tokio::runtime::Handle,
+    state: &Arc<State>,
+    task: ForwardTask,
     send: F,
 ) where
     F: FnOnce(Vec<u8>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
     let state = state.clone();
+    let received = std::time::Instant::now();
     runtime.spawn(async move {
+        let ForwardTask {
+            snap,
+            packet,
+            transport,
+            client,
+            permit,
+        } = task;
         let _permit = permit;
         let cache = state.cache();
-        let reply = crate::resolve::complete(
+        let done = crate::resolve::complete(
             &snap,
             &state.forwarder,
             cache.as_deref(),
+            &state.metrics,
             &packet,
             transport,
         )
         .await;
-        send(reply).await;
+        let took = received.elapsed();
+        state
+            .metrics
+            .answered(transport, &done.reply, done.source, took);
+        if snap.config.log.queries {
+            state.metrics.log_query(
+                client,
+                transport,
+                &done.reply,
+                done.source,
+                done.upstream,
+                took,
+            );
+        }
+        send(done.reply).await;
     });
 }
 

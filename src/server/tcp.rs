@@ -124,18 +124,30 @@ async fn connection(
         if state.stopping() {
             return Ok(());
         }
+        let received = std::time::Instant::now();
         let snap = state.snapshot();
         let cache = state.cache();
+        let metrics = &state.metrics;
         match resolve(
             &snap,
             cache.as_deref(),
+            metrics,
             &msg,
             client,
             Transport::Tcp,
             &mut out,
         ) {
-            Action::Reply => {}
-            Action::Drop => continue,
+            Action::Reply(source) => {
+                let took = received.elapsed();
+                metrics.answered(Transport::Tcp, &out, source, took);
+                if snap.config.log.queries {
+                    metrics.log_query(client, Transport::Tcp, &out, source, None, took);
+                }
+            }
+            Action::Drop => {
+                metrics.dropped();
+                continue;
+            }
             Action::Forward(_) => match inflight.clone().try_acquire_owned() {
                 Ok(permit) => {
                     let wr = wr.clone();
@@ -143,18 +155,26 @@ async fn connection(
                         let _ = write_framed(&wr, &reply).await;
                     };
                     let runtime = tokio::runtime::Handle::current();
-                    super::spawn_forward(
-                        &runtime,
-                        &state,
-                        Arc::clone(&snap),
-                        msg.clone(),
-                        Transport::Tcp,
+                    let task = super::ForwardTask {
+                        snap: Arc::clone(&snap),
+                        packet: msg.clone(),
+                        transport: Transport::Tcp,
+                        client,
                         permit,
-                        send,
-                    );
+                    };
+                    super::spawn_forward(&runtime, &state, task, send);
                     continue;
                 }
-                Err(_) => servfail(&snap, &msg, Transport::Tcp, &mut out),
+                Err(_) => {
+                    metrics.forward_rejected();
+                    servfail(&snap, &msg, Transport::Tcp, &mut out);
+                    metrics.answered(
+                        Transport::Tcp,
+                        &out,
+                        crate::metrics::Source::Own,
+                        received.elapsed(),
+                    );
+                }
             },
         }
         write_framed(&wr, &out).await?;

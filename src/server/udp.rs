@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tracing::debug;
 
 use super::mmsg::{BATCH, Batch};
+use crate::metrics::Source;
 use crate::resolve::{Action, Transport, resolve, servfail};
 use crate::state::State;
 
@@ -76,6 +77,7 @@ pub fn serve(w: Worker) {
     let mut batch = Batch::new();
     let mut pacer = Pacer::new();
     while !w.stop.load(Ordering::Relaxed) {
+        w.state.udp_heartbeat.fetch_add(1, Ordering::Relaxed);
         let n = match batch.recv(&sock) {
             Ok(n) => n,
             Err(e) => {
@@ -91,8 +93,10 @@ pub fn serve(w: Worker) {
                 continue;
             }
         };
+        let received = Instant::now();
         let snap = w.state.snapshot();
         let cache = w.state.cache();
+        let metrics = &w.state.metrics;
         for i in 0..n {
             let (packet, from, out) = batch.query(i);
             let Some(client) = from.socket_addr() else {
@@ -101,13 +105,21 @@ pub fn serve(w: Worker) {
             match resolve(
                 &snap,
                 cache.as_deref(),
+                metrics,
                 packet,
                 client.ip(),
                 Transport::Udp,
                 out,
             ) {
-                Action::Reply => batch.stage(i),
-                Action::Drop => {}
+                Action::Reply(source) => {
+                    let took = received.elapsed();
+                    metrics.answered(Transport::Udp, out, source, took);
+                    if snap.config.log.queries {
+                        metrics.log_query(client.ip(), Transport::Udp, out, source, None, took);
+                    }
+                    batch.stage(i);
+                }
+                Action::Drop => metrics.dropped(),
                 Action::Forward(_) => match w.inflight.clone().try_acquire_owned() {
                     Ok(permit) => {
                         let sock = sock.clone();
@@ -117,20 +129,21 @@ pub fn serve(w: Worker) {
                             }
                         };
                         let snap = Arc::clone(&snap);
-                        super::spawn_forward(
-                            &w.runtime,
-                            &w.state,
+                        let task = super::ForwardTask {
                             snap,
-                            packet.to_vec(),
-                            Transport::Udp,
+                            packet: packet.to_vec(),
+                            transport: Transport::Udp,
+                            client: client.ip(),
                             permit,
-                            send,
-                        );
+                        };
+                        super::spawn_forward(&w.runtime, &w.state, task, send);
                     }
                     // Too many forwards in flight: fail fast rather than
                     // queue without bound.
                     Err(_) => {
+                        metrics.forward_rejected();
                         servfail(&snap, packet, Transport::Udp, out);
+                        metrics.answered(Transport::Udp, out, Source::Own, received.elapsed());
                         batch.stage(i);
                     }
                 },

@@ -78,10 +78,19 @@ impl Daemon {
     }
 
     pub fn try_start(files: Files) -> Result<Daemon, (Vec<String>, Option<ExitStatus>)> {
+        Self::try_start_with(files, &[])
+    }
+
+    /// Starts with extra environment variables.
+    pub fn try_start_with(
+        files: Files,
+        env: &[(&str, &str)],
+    ) -> Result<Daemon, (Vec<String>, Option<ExitStatus>)> {
         let mut child = Command::new(BIN)
             .args(["serve", "--config"])
             .arg(files.path("pldns.toml"))
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -135,6 +144,49 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// The metrics address the daemon logged (config `metrics = "127.0.0.1:0"`).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        assert!(self.wait_log("metrics on http://", Duration::from_secs(5)));
+        self.log()
+            .iter()
+            .find_map(|l| {
+                l.split("metrics on http://")
+                    .nth(1)?
+                    .split('/')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .expect("metrics address in the log")
+    }
+
+    /// GET over HTTP/1.1: (status code, body).
+    pub fn http_get(&self, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(self.metrics_addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// The value of one metric line (`name{labels}` exactly as printed).
+    pub fn metric(&self, series: &str) -> f64 {
+        let (_, body) = self.http_get("/metrics");
+        body.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no metric {series} in:\n{body}"))
     }
 
     pub fn signal(&self, sig: &str) {
