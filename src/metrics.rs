@@ -117,6 +117,19 @@ const MISS_LOG_INTERVAL: Duration = Duration::from_secs(600);
 /// Names remembered for that; past this, the memory is cleared (and the
 /// names may be logged again sooner).
 const MISS_LOG_NAMES: usize = 10_000;
+/// A flood of random names (a random-subdomain attack, a misconfigured
+/// client) must not flood the log: at most this many lines per window.
+const MISS_LOG_BURST: u32 = 20;
+const MISS_LOG_WINDOW: Duration = Duration::from_secs(10);
+
+/// The per-name memory and the log budget of the current window.
+#[derive(Default)]
+struct MissLog {
+    logged: HashMap<Box<[u8]>, Instant>,
+    window_start: Option<Instant>,
+    lines: u32,
+    suppressed: u64,
+}
 
 #[derive(Default)]
 pub struct Metrics {
@@ -127,7 +140,7 @@ pub struct Metrics {
     cache_misses: AtomicU64,
     /// Zone name -> names asked that its table lacks.
     misses: Mutex<BTreeMap<String, u64>>,
-    miss_logged: Mutex<HashMap<Box<[u8]>, Instant>>,
+    miss_log: Mutex<MissLog>,
     forwards_rejected: AtomicU64,
 }
 
@@ -190,7 +203,8 @@ impl Metrics {
     /// A name inside zone `zone` (which has records) that the table lacks
     /// was asked, directly or through a forwarded chain. Counted per zone;
     /// logged with the name, once per name per ten minutes, because that
-    /// name is the record someone has to add.
+    /// name is the record someone has to add (and at most
+    /// `MISS_LOG_BURST` lines per window, whatever the traffic).
     pub fn missing(&self, zone: &crate::name::Name, name: &[u8]) {
         *self
             .misses
@@ -199,20 +213,46 @@ impl Metrics {
             .entry(zone.to_string())
             .or_default() += 1;
         let now = Instant::now();
-        let mut logged = self.miss_logged.lock().unwrap();
-        if logged.len() >= MISS_LOG_NAMES {
-            logged.clear();
+        let mut log = self.miss_log.lock().unwrap();
+        if log.logged.len() >= MISS_LOG_NAMES {
+            log.logged.clear();
         }
-        let due = logged
+        let due = log
+            .logged
             .get(name)
             .is_none_or(|&at| now.duration_since(at) >= MISS_LOG_INTERVAL);
-        if due {
-            logged.insert(name.into(), now);
-            drop(logged);
-            let mut text = String::new();
-            let _ = crate::name::write_text(name, &mut text);
-            warn!(zone = %zone, name = %text, "missing record: {text} was asked in zone {zone}, which has records, but the table lacks it");
+        if !due {
+            return;
         }
+        if log
+            .window_start
+            .is_none_or(|t| now.duration_since(t) >= MISS_LOG_WINDOW)
+        {
+            if log.suppressed > 0 {
+                warn!(
+                    suppressed = log.suppressed,
+                    "{} more missing names were not logged (see pldns_missing_records_total)",
+                    log.suppressed
+                );
+            }
+            log.window_start = Some(now);
+            log.lines = 0;
+            log.suppressed = 0;
+        }
+        if log.lines >= MISS_LOG_BURST {
+            log.suppressed += 1;
+            return;
+        }
+        log.lines += 1;
+        log.logged.insert(name.into(), now);
+        drop(log);
+        let mut text = String::new();
+        let _ = crate::name::write_text(name, &mut text);
+        warn!(
+            zone = %zone,
+            name = %text,
+            "missing record: {text} was asked in zone {zone}, which has records, but the table lacks it"
+        );
     }
 
     pub fn misses(&self, zone: &str) -> u64 {
@@ -512,5 +552,39 @@ pub fn health(state: &State) -> Result<String, String> {
             all.len() - down.len(),
             all.len()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn miss_log_is_bounded_but_every_miss_counts() {
+        let m = Metrics::default();
+        let zone = crate::name::Name::from_text("privatelink.blob.core.windows.net").unwrap();
+        for i in 0..100 {
+            let name =
+                crate::name::Name::from_text(&format!("r{i}.privatelink.blob.core.windows.net"))
+                    .unwrap();
+            m.missing(&zone, name.wire());
+            m.missing(&zone, name.wire());
+        }
+        assert_eq!(m.misses("privatelink.blob.core.windows.net"), 200);
+        let log = m.miss_log.lock().unwrap();
+        assert_eq!(log.lines, MISS_LOG_BURST);
+        assert_eq!(log.logged.len(), MISS_LOG_BURST as usize);
+        // Names not logged yet stay due: they are logged once budget returns.
+        assert_eq!(log.suppressed, 160);
+    }
+
+    #[test]
+    fn outcome_comes_from_rcode_then_source() {
+        let reply = |rcode: u8| [0, 0, 0x81, 0x80 | rcode];
+        assert_eq!(Outcome::of(&reply(0), Source::Spliced), Outcome::Spliced);
+        assert_eq!(Outcome::of(&reply(3), Source::Local), Outcome::Nxdomain);
+        assert_eq!(Outcome::of(&reply(2), Source::Forwarded), Outcome::Servfail);
+        assert_eq!(Outcome::of(&reply(5), Source::Own), Outcome::Refused);
+        assert_eq!(Outcome::Cached.label(), "cached");
     }
 }
