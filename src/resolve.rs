@@ -44,22 +44,9 @@ pub enum Action {
     Reply(Source),
     /// Send nothing.
     Drop,
-    /// The answer needs a forwarder. `out` holds the local part of the
-    /// answer (a CNAME chain from the table, maybe empty) for the forwarder
-    /// to complete.
-    Forward(ForwardJob),
-}
-
-/// A name to ask a forwarder about on behalf of a client query.
-#[derive(Debug)]
-pub struct ForwardJob {
-    /// The name to ask: the query name, or where a local chain left the table.
-    pub name: NameBuf,
-    pub qtype: u16,
-    /// The zone whose forwarders to ask; `None` means `[upstream]`.
-    pub zone: Option<usize>,
-    /// True when the answer so far came from the table (a chain to finish).
-    pub chained: bool,
+    /// The answer needs a forwarder: hand the packet and this snapshot to
+    /// [`complete`], which replays the local part and forwards the rest.
+    Forward,
 }
 
 /// Answers one packet. `out` is cleared and reused. Answers that need a
@@ -108,17 +95,12 @@ pub fn resolve(
     let start = match classify(snap, q.qname.wire()) {
         Route::Local(zone) => Start::Local(zone),
         Route::Twin { zone, mapped } => Start::Twin { zone, mapped },
-        Route::Forward(zone) => {
+        Route::Forward(_) => {
             if cached(snap, cache, metrics, &q, limit, out) {
                 return Action::Reply(Source::Cached);
             }
             out.clear();
-            return Action::Forward(ForwardJob {
-                name: q.qname.clone(),
-                qtype: q.qtype,
-                zone,
-                chained: false,
-            });
+            return Action::Forward;
         }
     };
     let mut w = ResponseWriter::new(out, &q, Rcode::NoError, false);
@@ -134,16 +116,11 @@ pub fn resolve(
             w.set_rcode(rcode);
             finish(w, rcode);
         }
-        Outcome::Forward { name, zone } => {
+        Outcome::Forward { .. } => {
             if cached(snap, cache, metrics, &q, limit, out) {
                 return Action::Reply(Source::Cached);
             }
-            return Action::Forward(ForwardJob {
-                name,
-                qtype: q.qtype,
-                zone,
-                chained: true,
-            });
+            return Action::Forward;
         }
     }
     Action::Reply(Source::Local)

@@ -148,7 +148,7 @@ async fn connection(
                 metrics.dropped();
                 continue;
             }
-            Action::Forward(_) => match inflight.clone().try_acquire_owned() {
+            Action::Forward => match inflight.clone().try_acquire_owned() {
                 Ok(permit) => {
                     let wr = wr.clone();
                     let send = move |reply: Vec<u8>| async move {

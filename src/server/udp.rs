@@ -120,7 +120,7 @@ pub fn serve(w: Worker) {
                     batch.stage(i);
                 }
                 Action::Drop => metrics.dropped(),
-                Action::Forward(_) => match w.inflight.clone().try_acquire_owned() {
+                Action::Forward => match w.inflight.clone().try_acquire_owned() {
                     Ok(permit) => {
                         let sock = sock.clone();
                         let send = move |reply: Vec<u8>| async move {
