@@ -8,45 +8,61 @@
 #
 # Workloads:  W1 local answers, W2 cached forwarded answers, W3 public names
 #             (acct.blob.core.windows.net) that must end at the PRIVATE IP.
-# Per server and workload: (a) server CPU us/query at a fixed offered load
-# ($RATE q/s, from /proc/PID/task/*/schedstat), (b) saturation q/s with our
-# load generator, (c) p50/p99 latency at 80% of that server's peak, (d) lost
-# queries; and whether the W3 answer carries the private IP.
+# Per server and workload: at each fixed offered load in $RATES, the server's
+# CPU us/query (from /proc/PID/task/*/schedstat), p50/p99 latency and lost
+# queries, measured together in the same run; then the saturation q/s; and
+# whether the W3 answer carries the private IP.
 #
-# Servers are pinned to CPU 0, the load generator to CPU 1. Everything runs
-# in a private network namespace that has only a loopback interface, so no
-# packet can leave this machine, whatever a server tries.
+# Servers are pinned to CPU 0, the load generator to CPU 1. The measuring
+# runs in a private network namespace that has only a loopback interface, so
+# no packet can leave this machine, whatever a server tries. Installing the
+# peers (apt) and building (cargo) happen first, outside it: both need the
+# network.
 #
-#   bench/compare.sh                    # all servers
-#   SERVERS="pldns unbound" RATE=30000 DUR=3 bench/compare.sh
+#   bench/compare.sh                     # all servers, RATES="5000 20000 50000 100000"
+#   SERVERS="pldns unbound" RATES="20000" DUR=3 bench/compare.sh
+#   PLDNS_SERVER_EXTRA='max_batch_delay_us = 0' bench/compare.sh   # extra [server] lines
 set -euo pipefail
 
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SERVERS=${SERVERS:-"pldns unbound bind pdns dnsmasq"}
+
 if [ -z "${PLDNS_BENCH_NETNS:-}" ]; then
+  need() { command -v "$1" >/dev/null 2>&1; }
+  missing=""
+  for s in $SERVERS; do
+    case $s in
+    unbound) need unbound || missing="$missing unbound" ;;
+    bind) need named || missing="$missing bind9" ;;
+    pdns) need pdns_recursor || missing="$missing pdns-recursor" ;;
+    dnsmasq) need dnsmasq || missing="$missing dnsmasq-base" ;;
+    esac
+  done
+  need dig || missing="$missing bind9-dnsutils"
+  if [ -n "$missing" ]; then
+    echo "installing the peers (apt):$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing >/dev/null
+  fi
+  (cd "$ROOT" && cargo build --release -q --bin pldns --example loadgen --example upstream)
   exec unshare --net env PLDNS_BENCH_NETNS=1 "$0" "$@"
 fi
 ip link set lo up
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NAMES=${NAMES:-10000}
-RATE=${RATE:-50000}
+RATES=${RATES:-"5000 20000 50000 100000"}
 DUR=${DUR:-4}
 OUTSTANDING=${OUTSTANDING:-200}
-SERVERS=${SERVERS:-"pldns unbound bind pdns dnsmasq"}
 UPSTREAM_PORT=5399
 
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need unbound || ! need named || ! need pdns_recursor || ! need dnsmasq || ! need dig; then
-  echo "installing the peers (apt)..." >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq unbound bind9 bind9-dnsutils pdns-recursor dnsmasq-base >/dev/null
-fi
-
 cd "$ROOT"
-cargo build --release -q --bin pldns --example loadgen --example upstream
 BIN=$ROOT/target/release
+for b in "$BIN/pldns" "$BIN/examples/loadgen" "$BIN/examples/upstream"; do
+  [ -x "$b" ] || { echo "missing $b (the build runs before the namespace is entered)" >&2; exit 1; }
+done
 LOADGEN=$BIN/examples/loadgen
-
 W=$(mktemp -d /tmp/pldns-compare.XXXXXX)
 chmod 755 "$W"
 PIDS=()
@@ -84,6 +100,7 @@ start_server() {
     cat > "$W/pldns.toml" <<EOF
 [server]
 listen = ["127.0.0.1:$port"]
+${PLDNS_SERVER_EXTRA:-}
 allow = ["127.0.0.0/8"]
 [upstream]
 servers = ["127.0.0.1:$UPSTREAM_PORT"]
@@ -199,6 +216,9 @@ load() { # port file rate duration
 }
 
 # --- measure ------------------------------------------------------------
+# results.txt rows:  load WL SERVER RATE CPU_US P50 P99 LOST RECEIVED
+#                    peak WL SERVER QPS LOST
+#                    w3ip SERVER ANSWER
 RESULTS="$W/results.txt"
 : > "$RESULTS"
 for s in $SERVERS; do
@@ -208,20 +228,21 @@ for s in $SERVERS; do
   pid=$SERVER_PID
   for wl in w1 w2 w3; do
     load "$port" "$W/$wl.warm" 20000 "$(awk -v n="$(wc -l <"$W/$wl.warm")" 'BEGIN{print n/20000+0.5}')" >/dev/null
-    a=$(cpu_ns "$pid"); fixed=$(load "$port" "$W/$wl.txt" "$RATE" "$DUR"); b=$(cpu_ns "$pid")
-    n=$(field received "$fixed")
-    cpu=$(awk -v d=$((b - a)) -v n="$n" 'BEGIN{printf "%.2f", (n>0)? d/1000/n : 0}')
+    for rate in $RATES; do
+      a=$(cpu_ns "$pid"); out=$(load "$port" "$W/$wl.txt" "$rate" "$DUR"); b=$(cpu_ns "$pid")
+      n=$(field received "$out")
+      cpu=$(awk -v d=$((b - a)) -v n="$n" 'BEGIN{printf "%.2f", (n>0)? d/1000/n : 0}')
+      echo "load $wl $s $rate $cpu $(field p50_us "$out") $(field p99_us "$out") $(field lost "$out") $n" >> "$RESULTS"
+      echo "   $wl @$rate q/s: cpu_us=$cpu p50/p99=$(field p50_us "$out")/$(field p99_us "$out")us lost=$(field lost "$out")" >&2
+    done
     peak=$(load "$port" "$W/$wl.txt" 0 "$DUR")
-    pq=$(field qps "$peak")
-    at80=$(load "$port" "$W/$wl.txt" "$(awk -v q="$pq" 'BEGIN{printf "%d", q*0.8}')" "$DUR")
-    lost=$(( $(field lost "$fixed") + $(field lost "$peak") + $(field lost "$at80") ))
-    ip="-"
+    echo "peak $wl $s $(field qps "$peak") $(field lost "$peak")" >> "$RESULTS"
+    echo "   $wl peak=$(field qps "$peak") q/s lost=$(field lost "$peak")" >&2
     if [ "$wl" = w3 ]; then
       ip=$(dig +short +time=2 +tries=1 @127.0.0.1 -p "$port" acct00042.blob.core.windows.net A | tail -1)
-      case $ip in 10.*) ip="private:$ip";; "") ip="none";; *) ip="PUBLIC:$ip";; esac
+      case $ip in 10.*) ip="private:$ip" ;; "") ip="none" ;; *) ip="PUBLIC:$ip" ;; esac
+      echo "w3ip $s $ip" >> "$RESULTS"
     fi
-    echo "$wl $s $cpu $pq $(field p50_us "$at80") $(field p99_us "$at80") $lost $(field lost "$fixed") $ip" >> "$RESULTS"
-    echo "   $wl cpu_us=$cpu peak=$pq p50/p99@80%=$(field p50_us "$at80")/$(field p99_us "$at80")us lost=$lost $ip" >&2
   done
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
@@ -229,20 +250,41 @@ done
 
 # --- report -------------------------------------------------------------
 echo
-echo "pldns vs peers: server on CPU 0, loadgen on CPU 1, $NAMES local names, fixed load $RATE q/s, ${DUR}s per run"
-echo "ratios are pldns/peer: below 1 means pldns spends less CPU; above 1 means pldns answers more q/s"
+echo "pldns vs peers: server on CPU 0, loadgen on CPU 1, $NAMES local names, ${DUR}s per run"
+echo "ratios are pldns/peer at the same offered load: below 1 means pldns spends less CPU or answers sooner"
 for wl in w1 w2 w3; do
-  case $wl in w1) title="W1 local answers";; w2) title="W2 cached forwarded answers";; w3) title="W3 public names -> private IP";; esac
+  case $wl in w1) title="W1 local answers" ;; w2) title="W2 cached forwarded answers" ;; w3) title="W3 public names -> private IP" ;; esac
   echo
   echo "$title"
-  printf "  %-8s %10s %8s %10s %8s %8s %8s %6s  %s\n" server "cpu us/q" "ratio" "peak q/s" "ratio" "p50 us" "p99 us" lost "W3 answer"
+  printf "  %8s  %-8s %9s %6s %8s %6s %8s %6s %7s\n" offered server "cpu us/q" ratio "p50 us" ratio "p99 us" ratio lost
   awk -v wl="$wl" '
-    $1==wl {srv[$2]=1; cpu[$2]=$3; pk[$2]=$4; p50[$2]=$5; p99[$2]=$6; lost[$2]=$7; ip[$2]=$9; order[++k]=$2}
+    function r(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
+    $1 == "load" && $2 == wl {
+      k = $4 SUBSEP $3; cpu[k] = $5; p50[k] = $6; p99[k] = $7; lost[k] = $8
+      if (!($4 in seenr)) { seenr[$4] = 1; rates[++nr] = $4 }
+      if (!($3 in seens)) { seens[$3] = 1; srv[++ns] = $3 }
+    }
     END {
-      for (i=1;i<=k;i++) { s=order[i]
-        rc = (s!="pldns" && cpu[s]>0 && ("pldns" in srv)) ? sprintf("%.2f", cpu["pldns"]/cpu[s]) : "-"
-        rq = (s!="pldns" && pk[s]>0 && ("pldns" in srv)) ? sprintf("%.2f", pk["pldns"]/pk[s]) : "-"
-        printf "  %-8s %10s %8s %10s %8s %8s %8s %6s  %s\n", s, cpu[s], rc, pk[s], rq, p50[s], p99[s], lost[s], (wl=="w3")? ip[s] : ""
+      for (i = 1; i <= nr; i++) for (j = 1; j <= ns; j++) {
+        s = srv[j]; k = rates[i] SUBSEP s; p = rates[i] SUBSEP "pldns"
+        peer = (s != "pldns") && (p in cpu)
+        printf "  %8s  %-8s %9s %6s %8s %6s %8s %6s %7s\n", (j == 1) ? rates[i] : "", s,
+          cpu[k], peer ? r(cpu[p], cpu[k]) : "", p50[k], peer ? r(p50[p], p50[k]) : "",
+          p99[k], peer ? r(p99[p], p99[k]) : "", lost[k]
       }
     }' "$RESULTS"
+  awk -v wl="$wl" '
+    $1 == "peak" && $2 == wl { q[$3] = $4; l[$3] = $5; o[++n] = $3 }
+    END {
+      line = "  peak q/s:"
+      for (i = 1; i <= n; i++) {
+        s = o[i]; line = line sprintf("  %s %s", s, q[s])
+        if (s != "pldns" && ("pldns" in q) && q[s] > 0) line = line sprintf(" (pldns x%.2f)", q["pldns"] / q[s])
+        if (l[s] > 0) line = line sprintf(" [lost %s]", l[s])
+      }
+      print line
+    }' "$RESULTS"
+  if [ "$wl" = w3 ]; then
+    awk '$1 == "w3ip" { line = line sprintf("  %s %s", $2, $3) } END { print "  W3 answer:" line }' "$RESULTS"
+  fi
 done
