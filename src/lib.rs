@@ -31,6 +31,7 @@ pub mod snapshot;
 pub mod splice;
 pub mod state;
 pub mod summary;
+pub mod sync;
 pub mod sys;
 pub mod table;
 pub mod wire;

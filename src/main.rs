@@ -35,6 +35,14 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Pull the records of every [[sync]] from Azure once and print them; changes nothing on disk.
+    Sync {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+        /// Pull once and exit (the daemon pulls by itself).
+        #[arg(long)]
+        once: bool,
+    },
     /// Print the Private Link zones an Azure Backup vault needs (what an [[azure]] preset expands to).
     Zones {
         /// public, usgov or china
@@ -66,6 +74,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { config } => check(&config),
         Command::Serve { config } => serve(config),
+        Command::Sync { config, once } => sync(&config, once),
         Command::Zones {
             cloud,
             regions,
@@ -110,6 +119,56 @@ fn check(config: &std::path::Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(diags) => report(&diags, "configuration not valid"),
+    }
+}
+
+fn sync(config: &std::path::Path, once: bool) -> ExitCode {
+    if !once {
+        eprintln!(
+            "pldns: `pldns sync` needs --once (it pulls once and prints; `pldns serve` pulls every interval_s)"
+        );
+        return ExitCode::FAILURE;
+    }
+    let config = match pldns::config::load(config) {
+        Ok(c) => c,
+        Err(diags) => return report(&diags, "configuration not valid"),
+    };
+    init_logging(&pldns::config::LogConfig {
+        level: "error".into(),
+        ..config.log.clone()
+    });
+    if config.sync.is_empty() {
+        eprintln!(
+            "pldns: {} has no [[sync]] table: nothing to pull",
+            config.path.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pldns: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(pldns::sync::pull_once(
+        Arc::new(config),
+        pldns::sync::SyncOptions::default(),
+    ));
+    print!("{}", report.listing);
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    for f in &report.failures {
+        eprintln!("pldns: {f}");
+    }
+    if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

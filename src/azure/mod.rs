@@ -8,6 +8,10 @@
 //! Site Recovery's when asked. `check` also warns about the mistakes
 //! readers of the Azure docs make.
 
+mod clouds;
+
+pub use clouds::{Endpoints, endpoints};
+
 use std::collections::BTreeSet;
 
 use crate::config::{Config, OnMiss};

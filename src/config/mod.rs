@@ -3,6 +3,7 @@
 //! start-up looks at a string again. Every error carries `FILE:LINE`.
 
 mod addr;
+mod sync;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use addr::{parse_net, parse_server_addr};
+pub use sync::{CredentialConfig, PullKinds, SyncConfig, is_loopback};
 
 use crate::diag::{Diagnostic, Diagnostics, line_of};
 use crate::name::Name;
@@ -52,6 +54,8 @@ pub struct Config {
     pub cache: CacheConfig,
     pub zones: Vec<ZoneConfig>,
     pub log: LogConfig,
+    /// `[[sync]]`: records pulled from Azure (see `crate::sync`).
+    pub sync: Vec<SyncConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +104,8 @@ struct RawConfig {
     azure: Vec<RawAzure>,
     #[serde(default)]
     log: LogConfig,
+    #[serde(default)]
+    sync: Vec<sync::RawSync>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -405,6 +411,7 @@ impl Validator<'_> {
         for preset in &raw.azure {
             self.expand_azure(preset, &base, &upstream, &mut zones);
         }
+        let sync = self.validate_syncs(&raw.sync, &base, &zones);
 
         let config = Config {
             path: self.path.to_path_buf(),
@@ -418,6 +425,7 @@ impl Validator<'_> {
             cache,
             zones,
             log: raw.log.clone(),
+            sync,
         };
         self.diags.into_result(config)
     }

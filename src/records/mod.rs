@@ -97,12 +97,12 @@ fn directory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Where names go: every zone with records and its public twin.
-struct Placement<'a> {
+pub struct Placement<'a> {
     zones: Vec<(usize, &'a Name, Option<Name>)>,
 }
 
 impl<'a> Placement<'a> {
-    fn new(config: &'a Config) -> Self {
+    pub fn new(config: &'a Config) -> Self {
         let zones = config
             .zones
             .iter()
@@ -115,7 +115,7 @@ impl<'a> Placement<'a> {
 
     /// The zone a name belongs to and its name inside that zone. The longest
     /// match wins; a zone's own name beats a twin of the same length.
-    fn place(&self, name: &Name) -> Option<(usize, NameBuf)> {
+    pub fn place(&self, name: &Name) -> Option<(usize, NameBuf)> {
         let mut best: Option<(usize, usize, Option<&Name>, &Name)> = None;
         for (i, zone, twin) in &self.zones {
             if name.is_in(zone) {
