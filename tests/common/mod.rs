@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 
+pub mod fake_azure;
 pub mod upstream;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pldns");
@@ -90,6 +91,9 @@ impl Daemon {
             .args(["serve", "--config"])
             .arg(files.path("pldns.toml"))
             .env("RUST_LOG", "info")
+            // A [[sync]] whose endpoints a test forgot to point at its fake
+            // fails instead of reaching Azure.
+            .env(pldns::sync::LOOPBACK_ONLY_ENV, "1")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
