@@ -17,6 +17,8 @@ const AZ_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AzureCli {
     resource: String,
     tenant: Option<String>,
+    /// `az`, found on PATH (tests run a fake one by path).
+    program: std::path::PathBuf,
 }
 
 impl AzureCli {
@@ -24,11 +26,20 @@ impl AzureCli {
         AzureCli {
             resource: resource.to_string(),
             tenant,
+            program: "az".into(),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn with_program(self, program: &std::path::Path) -> AzureCli {
+        AzureCli {
+            program: program.to_path_buf(),
+            ..self
         }
     }
 
     pub async fn token(&self, deadline: Instant) -> Result<Token, SyncError> {
-        let mut cmd = Command::new("az");
+        let mut cmd = Command::new(&self.program);
         cmd.args([
             "account",
             "get-access-token",
