@@ -506,3 +506,6 @@ fn check_resource_group(name: &str) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
