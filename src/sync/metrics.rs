@@ -83,7 +83,13 @@ pub fn write_prometheus(out: &mut String, sources: &[(&str, &SyncMetrics)]) {
             );
         }
     }
-    let gauges: [(&str, &str, &str, fn(&SyncMetrics) -> String); 4] = [
+    type Series = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&SyncMetrics) -> String,
+    );
+    let gauges: [Series; 4] = [
         (
             "pldns_sync_records",
             "gauge",

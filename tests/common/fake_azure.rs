@@ -338,10 +338,10 @@ fn arm_error(status: u16, code: &str, message: &str) -> Reply {
 }
 
 fn answer(st: &mut State, req: &Seen) -> Reply {
-    if let Some(i) = st.faults.iter().position(|f| req.path.contains(&f.path)) {
-        if let Some(f) = st.faults.remove(i) {
-            return (f.status, f.headers, f.body);
-        }
+    if let Some(i) = st.faults.iter().position(|f| req.path.contains(&f.path))
+        && let Some(f) = st.faults.remove(i)
+    {
+        return (f.status, f.headers, f.body);
     }
     let q = query_map(&req.query);
     if req.path.ends_with("/oauth2/v2.0/token") {

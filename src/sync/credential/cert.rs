@@ -71,6 +71,7 @@ impl ClientCertificate {
     }
 
     /// base64url SHA-1 thumbprint, as sent in `x5t`.
+    #[cfg(test)]
     pub fn x5t(&self) -> &str {
         &self.x5t
     }
