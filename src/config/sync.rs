@@ -2,7 +2,7 @@
 //! Manager, how often, and with which credential. Validated here into
 //! [`SyncConfig`]; the pulling itself is `crate::sync`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -11,6 +11,10 @@ use url::Url;
 
 use super::{Validator, ZoneConfig};
 use crate::azure::Cloud;
+
+mod credential;
+
+pub use credential::CredentialConfig;
 
 pub const DEFAULT_SYNC_INTERVAL_S: u64 = 300;
 pub const DEFAULT_SYNC_MIN_INTERVAL_S: u64 = 30;
@@ -57,63 +61,24 @@ pub struct PullKinds {
     pub private_dns_zones: bool,
 }
 
-/// How a `[[sync]]` signs in to Microsoft Entra ID.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CredentialConfig {
-    /// A service principal and a file holding its secret.
-    ClientSecret {
-        tenant_id: String,
-        client_id: String,
-        secret_file: PathBuf,
-    },
-    /// A service principal and its certificate (PEM), the key in the same
-    /// file unless `key_file` names another.
-    ClientCertificate {
-        tenant_id: String,
-        client_id: String,
-        certificate_file: PathBuf,
-        key_file: Option<PathBuf>,
-    },
-    /// The machine's managed identity: an Azure VM's, or an Azure
-    /// Arc-enabled server's. `client_id` picks a user-assigned identity.
-    ManagedIdentity { client_id: Option<String> },
-    /// Whoever is logged in with `az login` for the user pldns runs as.
-    AzureCli { tenant_id: Option<String> },
-}
-
-impl CredentialConfig {
-    /// The `credential` value that selects this kind.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            CredentialConfig::ClientSecret { .. } => "client-secret",
-            CredentialConfig::ClientCertificate { .. } => "client-certificate",
-            CredentialConfig::ManagedIdentity { .. } => "managed-identity",
-            CredentialConfig::AzureCli { .. } => "azure-cli",
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSync {
-    cloud: Option<Spanned<String>>,
-    subscription: Spanned<String>,
-    resource_groups: Option<Vec<Spanned<String>>>,
-    pull: Option<Spanned<Vec<Spanned<String>>>>,
-    interval_s: Option<Spanned<i64>>,
-    min_interval_s: Option<Spanned<i64>>,
-    credential: Spanned<String>,
-    tenant_id: Option<Spanned<String>>,
-    client_id: Option<Spanned<String>>,
-    client_secret_file: Option<Spanned<String>>,
-    client_certificate_file: Option<Spanned<String>>,
-    client_certificate_key_file: Option<Spanned<String>>,
-    arm_endpoint: Option<Spanned<String>>,
-    login_endpoint: Option<Spanned<String>>,
+    pub(super) cloud: Option<Spanned<String>>,
+    pub(super) subscription: Spanned<String>,
+    pub(super) resource_groups: Option<Vec<Spanned<String>>>,
+    pub(super) pull: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) interval_s: Option<Spanned<i64>>,
+    pub(super) min_interval_s: Option<Spanned<i64>>,
+    pub(super) credential: Spanned<String>,
+    pub(super) tenant_id: Option<Spanned<String>>,
+    pub(super) client_id: Option<Spanned<String>>,
+    pub(super) client_secret_file: Option<Spanned<String>>,
+    pub(super) client_certificate_file: Option<Spanned<String>>,
+    pub(super) client_certificate_key_file: Option<Spanned<String>>,
+    pub(super) arm_endpoint: Option<Spanned<String>>,
+    pub(super) login_endpoint: Option<Spanned<String>>,
 }
-
-const CREDENTIALS: &str =
-    "\"client-secret\", \"client-certificate\", \"managed-identity\" or \"azure-cli\"";
 
 impl Validator<'_> {
     /// Validates every `[[sync]]` table against the zones already validated.
@@ -296,143 +261,6 @@ impl Validator<'_> {
         }
     }
 
-    fn credential(&mut self, s: &RawSync, base: &Path) -> Option<CredentialConfig> {
-        let kind = s.credential.get_ref().as_str();
-        let allowed: &[&str] = match kind {
-            "client-secret" => &["tenant_id", "client_id", "client_secret_file"],
-            "client-certificate" => &[
-                "tenant_id",
-                "client_id",
-                "client_certificate_file",
-                "client_certificate_key_file",
-            ],
-            "managed-identity" => &["client_id"],
-            "azure-cli" => &["tenant_id"],
-            other => {
-                self.error(
-                    &s.credential,
-                    format!("unknown credential {other:?}: {CREDENTIALS}"),
-                );
-                return None;
-            }
-        };
-        let keys = [
-            ("tenant_id", &s.tenant_id),
-            ("client_id", &s.client_id),
-            ("client_secret_file", &s.client_secret_file),
-            ("client_certificate_file", &s.client_certificate_file),
-            (
-                "client_certificate_key_file",
-                &s.client_certificate_key_file,
-            ),
-        ];
-        for (key, value) in keys {
-            if let Some(v) = value
-                && !allowed.contains(&key)
-            {
-                self.error(
-                    v,
-                    format!("{key} does not apply to credential = \"{kind}\""),
-                );
-            }
-        }
-        let tenant = |v: &mut Self| -> Option<String> {
-            v.required(&s.tenant_id, "tenant_id", &s.credential)
-                .and_then(|t| {
-                    let id = t.get_ref().trim();
-                    if is_guid(id) || is_domain(id) {
-                        Some(id.to_ascii_lowercase())
-                    } else {
-                        v.error(t, format!("tenant_id {id:?} is neither a tenant ID (GUID) nor a domain such as contoso.onmicrosoft.com"));
-                        None
-                    }
-                })
-        };
-        let client = |v: &mut Self| -> Option<String> {
-            v.required(&s.client_id, "client_id", &s.credential)
-                .and_then(|c| {
-                    let id = c.get_ref().trim();
-                    if is_guid(id) {
-                        Some(id.to_ascii_lowercase())
-                    } else {
-                        v.error(
-                            c,
-                            format!("client_id {id:?} is not an application (client) ID, a GUID"),
-                        );
-                        None
-                    }
-                })
-        };
-        let path = |v: &mut Self, value: &Option<Spanned<String>>, key: &str| {
-            v.required(value, key, &s.credential).and_then(|p| {
-                if p.get_ref().trim().is_empty() {
-                    v.error(p, format!("{key} is empty"));
-                    None
-                } else {
-                    Some(base.join(p.get_ref()))
-                }
-            })
-        };
-        match kind {
-            "client-secret" => {
-                let (t, c) = (tenant(self), client(self));
-                let f = path(self, &s.client_secret_file, "client_secret_file");
-                Some(CredentialConfig::ClientSecret {
-                    tenant_id: t?,
-                    client_id: c?,
-                    secret_file: f?,
-                })
-            }
-            "client-certificate" => {
-                let (t, c) = (tenant(self), client(self));
-                let f = path(self, &s.client_certificate_file, "client_certificate_file");
-                let key_file = match &s.client_certificate_key_file {
-                    Some(_) => Some(path(
-                        self,
-                        &s.client_certificate_key_file,
-                        "client_certificate_key_file",
-                    )?),
-                    None => None,
-                };
-                Some(CredentialConfig::ClientCertificate {
-                    tenant_id: t?,
-                    client_id: c?,
-                    certificate_file: f?,
-                    key_file,
-                })
-            }
-            "managed-identity" => {
-                let client_id = match &s.client_id {
-                    Some(_) => Some(client(self)?),
-                    None => None,
-                };
-                Some(CredentialConfig::ManagedIdentity { client_id })
-            }
-            _ => {
-                let tenant_id = match &s.tenant_id {
-                    Some(_) => Some(tenant(self)?),
-                    None => None,
-                };
-                Some(CredentialConfig::AzureCli { tenant_id })
-            }
-        }
-    }
-
-    /// The value of `key`, or an error on the `credential` line when the
-    /// key is missing.
-    fn required<'v>(
-        &mut self,
-        value: &'v Option<Spanned<String>>,
-        key: &str,
-        credential: &Spanned<String>,
-    ) -> Option<&'v Spanned<String>> {
-        if value.is_none() {
-            let msg = format!("credential = {:?} needs {key}", credential.get_ref());
-            self.error(credential, msg);
-        }
-        value.as_ref()
-    }
-
     fn endpoint(&mut self, value: &Spanned<String>, key: &str, loopback_only: bool) -> Option<Url> {
         let text = value.get_ref().trim();
         let url = match Url::parse(text) {
@@ -476,7 +304,7 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn is_guid(s: &str) -> bool {
+pub(super) fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups
@@ -485,7 +313,7 @@ fn is_guid(s: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn is_domain(s: &str) -> bool {
+pub(super) fn is_domain(s: &str) -> bool {
     s.contains('.') && crate::name::Name::from_text(s).is_ok()
 }
 
