@@ -233,7 +233,7 @@ fn core(c: &mut Criterion) {
     w.finish_body();
     cache.store(
         &parsed,
-        &body,
+        &mut body,
         Rcode::NoError,
         snap.routing_generation,
         Instant::now(),

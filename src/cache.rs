@@ -1,19 +1,28 @@
 //! Cache of forwarded answers, as finished reply bodies (no OPT, not
 //! truncated). A hit copies the bytes, patches the ID, flags and question
-//! case, and counts the TTLs down: no parse, no allocation.
+//! case, and counts the TTLs down: no parse, no allocation. Expired entries
+//! stay for `serve_stale_s` so that [`Cache::stale_answer`] can answer when
+//! every forwarder fails (RFC 8767). Memory is bounded by weight: each entry
+//! weighs one unit per started KiB, `size` units in all.
 //!
 //! Entries carry the generation of the snapshot that built them: an answer
 //! that went through a zone with records is valid only while the table is
 //! unchanged, any other only while the zones and forwarders are. A reload
 //! therefore never lets a stale splice out.
 
+mod ttl;
+
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use quick_cache::Equivalent;
 
 use crate::config::CacheConfig;
 use crate::wire::{self, HEADER_LEN, Query, Rcode};
+
+pub use ttl::clamp_ttl;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Key {
@@ -63,7 +72,7 @@ pub struct Entry {
     body: Box<[u8]>,
     ttl_offsets: Box<[u16]>,
     stored: Instant,
-    /// Seconds the entry may be served.
+    /// Seconds the entry may be served fresh.
     lifetime: u32,
     /// The snapshot generation it is valid for (see module docs).
     generation: u64,
@@ -79,30 +88,54 @@ pub enum Depends {
     Table,
 }
 
-/// Counts evictions for the metrics.
+/// RFC 8767 §4: the TTL of every record of a stale answer; 30 s keeps
+/// clients from hammering us while the upstreams recover.
+pub const STALE_TTL: u32 = 30;
+
+/// An entry weighs one unit per started KiB (name, body, TTL offsets), so
+/// `size` bounds memory even when answers are large: 100,000 units hold
+/// 100,000 typical answers, or 1,500 of 64 KiB each.
+const WEIGHT_UNIT: usize = 1024;
+
 #[derive(Clone, Default)]
-struct Evictions(std::sync::Arc<std::sync::atomic::AtomicU64>);
+struct ByBytes;
 
-impl quick_cache::Lifecycle<Key, std::sync::Arc<Entry>> for Evictions {
-    type RequestState = ();
-
-    fn on_evict(&self, _: &mut (), _: Key, _: std::sync::Arc<Entry>) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+impl quick_cache::Weighter<Key, Arc<Entry>> for ByBytes {
+    fn weight(&self, key: &Key, e: &Arc<Entry>) -> u64 {
+        let bytes = key.name.len() + e.body.len() + 2 * e.ttl_offsets.len();
+        1 + (bytes / WEIGHT_UNIT) as u64
     }
 }
 
-type Entries = quick_cache::sync::Cache<
-    Key,
-    std::sync::Arc<Entry>,
-    quick_cache::UnitWeighter,
-    quick_cache::DefaultHashBuilder,
-    Evictions,
->;
+/// Counts evictions for the metrics.
+#[derive(Clone, Default)]
+struct Evictions(Arc<AtomicU64>);
+
+impl quick_cache::Lifecycle<Key, Arc<Entry>> for Evictions {
+    type RequestState = ();
+
+    fn on_evict(&self, _: &mut (), _: Key, _: Arc<Entry>) {
+        self.0.fetch_add(1, Relaxed);
+    }
+}
+
+type Entries =
+    quick_cache::sync::Cache<Key, Arc<Entry>, ByBytes, quick_cache::DefaultHashBuilder, Evictions>;
 
 pub struct Cache {
     entries: Entries,
     evictions: Evictions,
+    stale_served: AtomicU64,
     config: CacheConfig,
+}
+
+/// How the TTLs of a served entry are patched.
+#[derive(Clone, Copy)]
+enum Serve {
+    /// Fresh: count down by the age in seconds.
+    Fresh(u32),
+    /// Stale: every TTL becomes [`STALE_TTL`].
+    Stale,
 }
 
 impl Cache {
@@ -114,11 +147,12 @@ impl Cache {
                 entries: Entries::with(
                     config.size,
                     config.size as u64,
-                    quick_cache::UnitWeighter,
+                    ByBytes,
                     quick_cache::DefaultHashBuilder::default(),
                     evictions.clone(),
                 ),
                 evictions,
+                stale_served: AtomicU64::new(0),
                 config: config.clone(),
             }
         })
@@ -132,12 +166,22 @@ impl Cache {
         self.entries.len()
     }
 
-    pub fn evictions(&self) -> u64 {
-        self.evictions.0.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Units of weight held (at most `size`).
+    pub fn weight(&self) -> u64 {
+        self.entries.weight()
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.evictions.0.load(Relaxed)
+    }
+
+    /// Stale answers served so far (RFC 8767).
+    pub fn stale_served(&self) -> u64 {
+        self.stale_served.load(Relaxed)
     }
 
     /// Writes the cached answer to `q` into `out`, sealed for this client,
@@ -150,42 +194,106 @@ impl Cache {
         seal: (u16, usize),
         out: &mut Vec<u8>,
     ) -> bool {
-        let Some(entry) = self.entries.get(&KeyRef::of(q)) else {
+        self.serve(q, generations, now, seal, out, false)
+    }
+
+    /// RFC 8767: for when every forwarder of the name failed (or the query's
+    /// deadline passed). Writes the answer to `q` from an entry that expired
+    /// less than `serve_stale_s` ago, every TTL set to [`STALE_TTL`] (or a
+    /// fresh one as [`Cache::answer`] would); counted in
+    /// [`Cache::stale_served`]. False when there is none or serve-stale is
+    /// off (`serve_stale_s = 0`).
+    pub fn stale_answer(
+        &self,
+        q: &Query<'_>,
+        generations: (u64, u64),
+        now: Instant,
+        seal: (u16, usize),
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.serve(q, generations, now, seal, out, true)
+    }
+
+    fn serve(
+        &self,
+        q: &Query<'_>,
+        generations: (u64, u64),
+        now: Instant,
+        seal: (u16, usize),
+        out: &mut Vec<u8>,
+        stale_ok: bool,
+    ) -> bool {
+        let key = KeyRef::of(q);
+        let Some(entry) = self.entries.get(&key) else {
             return false;
         };
-        let age = now.saturating_duration_since(entry.stored).as_secs();
-        if age >= u64::from(entry.lifetime)
-            || (entry.generation != generations.0 && entry.generation != generations.1)
-        {
+        if entry.generation != generations.0 && entry.generation != generations.1 {
             return false;
         }
-        let age = age as u32;
+        let age = now.saturating_duration_since(entry.stored).as_secs();
+        let lifetime = u64::from(entry.lifetime);
+        let how = if age < lifetime {
+            Serve::Fresh(age as u32)
+        } else if age < lifetime + u64::from(self.config.serve_stale) {
+            if !stale_ok {
+                return false;
+            }
+            Serve::Stale
+        } else {
+            // Past any use: free its room now rather than at eviction.
+            self.entries.remove_if(&key, |e| Arc::ptr_eq(e, &entry));
+            return false;
+        };
         out.clear();
         out.extend_from_slice(&entry.body);
-        // ID and RD from this query; the question as this client wrote it.
+        if out.len() < HEADER_LEN || q.packet.len() < HEADER_LEN {
+            return false;
+        }
+        // ID and RD from this query; the question as this client wrote it
+        // (same name, so the same length).
         out[..2].copy_from_slice(&q.packet[..2]);
         out[2] = (out[2] & !0x01) | (q.packet[2] & 0x01);
-        let qlen = q.question_end - HEADER_LEN;
-        out[HEADER_LEN..HEADER_LEN + qlen].copy_from_slice(&q.packet[HEADER_LEN..q.question_end]);
+        if let (Some(dst), Some(src)) = (
+            out.get_mut(HEADER_LEN..q.question_end),
+            q.packet.get(HEADER_LEN..q.question_end),
+        ) {
+            dst.copy_from_slice(src);
+        }
         for &at in entry.ttl_offsets.iter() {
             let at = at as usize;
-            let ttl = u32::from_be_bytes([out[at], out[at + 1], out[at + 2], out[at + 3]]);
-            out[at..at + 4].copy_from_slice(&ttl.saturating_sub(age).to_be_bytes());
+            let Some(field) = out.get_mut(at..at + 4) else {
+                continue;
+            };
+            let ttl = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
+            let ttl = match how {
+                Serve::Fresh(age) => ttl.saturating_sub(age),
+                Serve::Stale => STALE_TTL,
+            };
+            field.copy_from_slice(&ttl.to_be_bytes());
         }
         wire::seal(out, q.edns, seal.0, seal.1, entry.rcode);
+        if matches!(how, Serve::Stale) {
+            self.stale_served.fetch_add(1, Relaxed);
+        }
         true
     }
 
-    /// Stores a finished reply body for `q`. Answers that must not be cached
-    /// (truncated, SERVFAIL, no TTL) are ignored.
-    pub fn store(&self, q: &Query<'_>, body: &[u8], rcode: Rcode, generation: u64, now: Instant) {
+    /// Stores a finished reply body for `q`, first rewriting its TTLs in
+    /// place to what the cache will serve (see `ttl.rs`), so the client that
+    /// caused the store sees the same TTLs as the next one. Answers that must
+    /// not be cached (truncated, SERVFAIL, no TTL) are left as they are.
+    pub fn store(
+        &self,
+        q: &Query<'_>,
+        body: &mut [u8],
+        rcode: Rcode,
+        generation: u64,
+        now: Instant,
+    ) {
         if body.len() < HEADER_LEN || body[2] & 0x02 != 0 {
             return;
         }
-        let Some(lifetime) = self.lifetime(body, rcode) else {
-            return;
-        };
-        let Some(ttl_offsets) = wire::ttl_offsets(body) else {
+        let Some(prepared) = ttl::prepare(body, rcode, &self.config) else {
             return;
         };
         let key = KeyRef::of(q);
@@ -195,34 +303,15 @@ impl Cache {
                 qtype: key.qtype,
                 flags: key.flags,
             },
-            std::sync::Arc::new(Entry {
-                body: body.into(),
-                ttl_offsets: ttl_offsets.into(),
+            Arc::new(Entry {
+                body: (*body).into(),
+                ttl_offsets: prepared.ttl_offsets,
                 stored: now,
-                lifetime,
+                lifetime: prepared.lifetime,
                 generation,
                 rcode,
             }),
         );
-    }
-
-    /// How long an answer may be served: the smallest answer TTL for a
-    /// positive answer; for a negative one (NXDOMAIN, NODATA) the SOA's
-    /// TTL capped by its MINIMUM (RFC 2308 §5). Clamped by the config.
-    fn lifetime(&self, body: &[u8], rcode: Rcode) -> Option<u32> {
-        let s = wire::sections(body)?;
-        let c = &self.config;
-        let negative = rcode == Rcode::NxDomain || !s.has_qtype_answer;
-        let ttl = match rcode {
-            Rcode::NoError | Rcode::NxDomain if negative => {
-                // A chain before the negative part expires with its CNAMEs.
-                let n = s.negative_ttl?.min(c.max_negative_ttl);
-                s.min_answer_ttl.map_or(n, |a| a.min(n))
-            }
-            Rcode::NoError => s.min_answer_ttl?.clamp(c.min_ttl, c.max_ttl),
-            _ => return None,
-        };
-        (ttl > 0).then_some(ttl)
     }
 
     pub fn generation_for(depends: Depends, generations: (u64, u64)) -> u64 {

@@ -7,6 +7,7 @@
 mod message;
 mod writer;
 
+pub(crate) use message::{RecordAt, records};
 pub use message::{
     Sections, error_reply, error_reply_sized, seal, sections, slip, ttl_offsets, walk,
 };

@@ -4,6 +4,7 @@
 
 mod addr;
 mod sync;
+mod limits;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,9 @@ use toml::Spanned;
 
 pub use addr::{parse_net, parse_server_addr};
 pub use sync::{CredentialConfig, PullKinds, SyncConfig, is_loopback};
+pub use limits::{
+    CacheConfig, DEFAULT_CACHE_SIZE, DEFAULT_SERVE_STALE_S, DEFAULT_TIMEOUT_MS, RrlConfig,
+};
 
 use crate::diag::{Diagnostic, Diagnostics, line_of};
 use crate::name::Name;
@@ -22,11 +26,9 @@ use crate::name::Name;
 /// RFC 6891 §6.2.5 and the DNS Flag Day 2020 advice: 1232 bytes avoids IP
 /// fragmentation on every common path.
 pub const DEFAULT_EDNS_UDP_SIZE: u16 = 1232;
-pub const DEFAULT_TIMEOUT_MS: u64 = 1500;
 /// See `server::udp::Pacer`: at moderate rates, 0.4 ms of batching cuts the
 /// CPU per query by about a third on loopback measurements.
 pub const DEFAULT_MAX_BATCH_DELAY_US: u64 = 400;
-pub const DEFAULT_CACHE_SIZE: usize = 100_000;
 pub const DEFAULT_ZONE_TTL: u32 = 300;
 
 /// What a zone with records does with a name its table lacks.
@@ -56,16 +58,11 @@ pub struct Config {
     pub log: LogConfig,
     /// `[[sync]]`: records pulled from Azure (see `crate::sync`).
     pub sync: Vec<SyncConfig>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheConfig {
-    /// Entries; 0 disables the cache.
-    pub size: usize,
-    pub min_ttl: u32,
-    pub max_ttl: u32,
-    /// Upper bound of the TTL of cached negative answers (RFC 2308 §5).
-    pub max_negative_ttl: u32,
+    // Query-path limits (config/limits.rs).
+    /// Budget for one client query across every forwarder and chain hop:
+    /// `Forwarder::query` starts no try past `received + query_timeout`.
+    pub query_timeout: Duration,
+    pub rrl: RrlConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +94,7 @@ struct RawConfig {
     #[serde(default)]
     upstream: RawUpstream,
     #[serde(default)]
-    cache: RawCache,
+    cache: limits::RawCache,
     #[serde(default, rename = "zone")]
     zones: Vec<RawZone>,
     #[serde(default)]
@@ -106,6 +103,7 @@ struct RawConfig {
     log: LogConfig,
     #[serde(default)]
     sync: Vec<sync::RawSync>,
+    rrl: Option<limits::RawRrl>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -167,15 +165,7 @@ struct RawUpstream {
     #[serde(default)]
     servers: Vec<Spanned<String>>,
     timeout_ms: Option<Spanned<u64>>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawCache {
-    size: Option<usize>,
-    min_ttl: Option<u32>,
-    max_ttl: Option<Spanned<u32>>,
-    max_negative_ttl: Option<u32>,
+    query_timeout_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,14 +275,7 @@ impl Validator<'_> {
                     }
                 });
 
-        let edns_udp_size = match &raw.server.edns_udp_size {
-            Some(s) if *s.get_ref() < 512 => {
-                self.error(s, "edns_udp_size must be at least 512");
-                DEFAULT_EDNS_UDP_SIZE
-            }
-            Some(s) => *s.get_ref(),
-            None => DEFAULT_EDNS_UDP_SIZE,
-        };
+        let edns_udp_size = self.edns_udp_size(&raw.server.edns_udp_size);
 
         let max_batch_delay_us = match &raw.server.max_batch_delay_us {
             Some(d) if *d.get_ref() > 2_000 => {
@@ -304,31 +287,10 @@ impl Validator<'_> {
         };
 
         let upstream = self.addrs(&raw.upstream.servers, "upstream server", parse_server_addr);
-        let timeout_ms = match &raw.upstream.timeout_ms {
-            Some(t) if !(10..=60_000).contains(t.get_ref()) => {
-                self.error(t, "timeout_ms must be between 10 and 60000");
-                DEFAULT_TIMEOUT_MS
-            }
-            Some(t) => *t.get_ref(),
-            None => DEFAULT_TIMEOUT_MS,
-        };
-
-        let cache = CacheConfig {
-            size: raw.cache.size.unwrap_or(DEFAULT_CACHE_SIZE),
-            min_ttl: raw.cache.min_ttl.unwrap_or(0),
-            max_ttl: raw
-                .cache
-                .max_ttl
-                .as_ref()
-                .map(|t| *t.get_ref())
-                .unwrap_or(86_400),
-            max_negative_ttl: raw.cache.max_negative_ttl.unwrap_or(3_600),
-        };
-        if let Some(max) = &raw.cache.max_ttl
-            && *max.get_ref() < cache.min_ttl
-        {
-            self.error(max, "max_ttl is below min_ttl");
-        }
+        let (timeout, query_timeout) =
+            self.upstream_timeouts(&raw.upstream.timeout_ms, &raw.upstream.query_timeout_ms);
+        let cache = self.cache(&raw.cache);
+        let rrl = self.rrl(&raw.rrl);
 
         let mut zones: Vec<ZoneConfig> = Vec::with_capacity(raw.zones.len());
         for z in &raw.zones {
@@ -421,11 +383,13 @@ impl Validator<'_> {
             edns_udp_size,
             max_batch_delay: Duration::from_micros(max_batch_delay_us),
             upstream,
-            timeout: Duration::from_millis(timeout_ms),
+            timeout,
             cache,
             zones,
             log: raw.log.clone(),
             sync,
+            query_timeout,
+            rrl,
         };
         self.diags.into_result(config)
     }
@@ -485,7 +449,14 @@ impl Validator<'_> {
         if forwarders.is_empty() && (records.is_none() || on_miss == OnMiss::Forward) {
             self.error(&p.cloud, "[[azure]] needs forwarders (its own or [upstream].servers), or records with on_miss = \"nxdomain\"");
         }
-        let ttl = p.ttl.as_ref().map_or(DEFAULT_ZONE_TTL, |t| *t.get_ref());
+        let ttl = match &p.ttl {
+            Some(t) if *t.get_ref() > 604_800 => {
+                self.error(t, "ttl must be at most 604800 (one week)");
+                DEFAULT_ZONE_TTL
+            }
+            Some(t) => *t.get_ref(),
+            None => DEFAULT_ZONE_TTL,
+        };
         for zone in names {
             let Ok(name) = Name::from_text(&zone) else {
                 continue;

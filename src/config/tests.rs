@@ -106,6 +106,82 @@ fn errors_carry_file_and_line() {
             &["c.toml:2: max_batch_delay_us must be at most 2000"],
         ),
         ("[server\n", &["c.toml:1: "]),
+        // Query-path limits (config/limits.rs).
+        (
+            "[cache]\nmin_ttl = 100000\n",
+            &["c.toml:2: min_ttl must be between 0 and 86400"],
+        ),
+        (
+            "[cache]\nmin_ttl = 86400\nmax_ttl = 3600\n",
+            &["c.toml:3: max_ttl is below min_ttl"],
+        ),
+        (
+            "[cache]\nsize = 100000000000\n",
+            &["c.toml:2: size must be between 0 and 10000000"],
+        ),
+        (
+            "[cache]\nmax_ttl = 0\n",
+            &["c.toml:2: max_ttl must be between 1 and 604800"],
+        ),
+        (
+            "[cache]\nmax_negative_ttl = 90000\n",
+            &["c.toml:2: max_negative_ttl must be between 0 and 86400"],
+        ),
+        (
+            "[cache]\nserve_stale_s = 700000\n",
+            &["c.toml:2: serve_stale_s must be between 0 and 604800"],
+        ),
+        (
+            "[cache]\nserve_stale_s = -1\n",
+            &["c.toml:2: invalid value"],
+        ),
+        (
+            "[server]\nedns_udp_size = 100\n",
+            &["c.toml:2: edns_udp_size must be between 512 and 4096"],
+        ),
+        (
+            "[server]\nedns_udp_size = 65000\n",
+            &["c.toml:2: edns_udp_size must be between 512 and 4096"],
+        ),
+        (
+            "[upstream]\ntimeout_ms = 2000\nquery_timeout_ms = 1000\n",
+            &["c.toml:3: query_timeout_ms (1000) is below timeout_ms (2000)"],
+        ),
+        (
+            "[upstream]\nquery_timeout_ms = 500000\n",
+            &["c.toml:2: query_timeout_ms must be between 10 and 120000"],
+        ),
+        (
+            "[rrl]\nresponses_per_second = 5000\n",
+            &["c.toml:2: responses_per_second must be between 0 and 1000"],
+        ),
+        (
+            "[rrl]\nresponses_per_second = 5\nwindow = 0\nslip = 11\n",
+            &[
+                "c.toml:3: window must be between 1 and 3600",
+                "c.toml:4: slip must be between 0 and 10",
+            ],
+        ),
+        (
+            "[rrl]\nipv4_prefix_length = 33\nipv6_prefix_length = 8\n",
+            &[
+                "c.toml:2: ipv4_prefix_length must be between 8 and 32",
+                "c.toml:3: ipv6_prefix_length must be between 16 and 128",
+            ],
+        ),
+        (
+            "[rrl]\nmax_table_size = 0\n",
+            &["c.toml:2: max_table_size must be between 1 and 1000000"],
+        ),
+        (
+            "[rrl]\nexempt = [\"10.0.0.1/8\"]\n",
+            &["c.toml:2: invalid exempt entry \"10.0.0.1/8\": host bits set"],
+        ),
+        ("[rrl]\nburst = 3\n", &["c.toml:2: unknown field `burst`"]),
+        (
+            "[[azure]]\ncloud = \"public\"\nregions = [\"eastus\"]\nforwarders = [\"127.0.0.1\"]\nttl = 9999999\n",
+            &["c.toml:5: ttl must be at most 604800"],
+        ),
         (
             "[server]\nlisten = [\"nope\"]\n[upstream]\nservers = [\"nope\"]\n",
             &[
@@ -130,4 +206,54 @@ fn missing_file_reads_file_colon_reason() {
         err.to_string().starts_with("/nonexistent/pldns.toml: "),
         "{err}"
     );
+}
+
+#[test]
+fn query_path_limits_default_and_parse() {
+    let c = parse(Path::new("c.toml"), "").unwrap();
+    assert_eq!(c.query_timeout, Duration::from_millis(3000), "two tries");
+    assert_eq!(c.cache.serve_stale, 86_400);
+    assert_eq!(c.rrl, RrlConfig::default());
+    assert!(!c.rrl.enabled());
+
+    let c = parse(
+        Path::new("c.toml"),
+        r#"
+[upstream]
+timeout_ms = 400
+[cache]
+min_ttl = 30
+max_ttl = 600
+serve_stale_s = 0
+[rrl]
+responses_per_second = 10
+errors_per_second = 2
+window = 5
+slip = 3
+ipv6_prefix_length = 64
+exempt = ["192.0.2.0/24", "::1"]
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.timeout, Duration::from_millis(400));
+    assert_eq!(c.query_timeout, Duration::from_millis(800));
+    assert_eq!(
+        (c.cache.min_ttl, c.cache.max_ttl, c.cache.serve_stale),
+        (30, 600, 0)
+    );
+    let r = &c.rrl;
+    assert!(r.enabled());
+    // BIND: nodata and nxdomains default to responses_per_second.
+    assert_eq!(
+        (
+            r.responses_per_second,
+            r.nodata_per_second,
+            r.nxdomains_per_second
+        ),
+        (10, 10, 10)
+    );
+    assert_eq!((r.errors_per_second, r.all_per_second), (2, 0));
+    assert_eq!((r.window, r.slip), (5, 3));
+    assert_eq!((r.ipv4_prefix_length, r.ipv6_prefix_length), (24, 64));
+    assert_eq!(r.exempt.len(), 2);
 }
