@@ -210,10 +210,16 @@ pub async fn complete(
     // never cached: the table may gain that name at any moment.
     let mut cacheable = true;
     let mut upstream = None;
+    let deadline = Instant::now() + snap.config.query_timeout;
     for _ in 0..MAX_FORWARDS {
         cacheable &= snap.local_zone_of(name.wire()).is_none();
         let reply = match forwarder
-            .query(snap.forwarders(zone), question(&name, &q), timeout)
+            .query(
+                snap.forwarders(zone),
+                question(&name, &q),
+                timeout,
+                deadline,
+            )
             .await
         {
             Ok((reply, server)) => {

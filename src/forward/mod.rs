@@ -1,21 +1,29 @@
 //! Forwarding policy: which forwarder to try first (health: smoothed RTT and
-//! recent failures), failover to the next on timeout, SERVFAIL or REFUSED,
-//! and coalescing of identical concurrent questions into one upstream query.
-//! One exchange over one transport lives in `udp.rs` and `tcp.rs`.
+//! recent failures), failover to the next on timeout, garbage, SERVFAIL or
+//! REFUSED, one retry without EDNS after FORMERR/NOTIMP, an overall deadline
+//! per client query, and coalescing of identical concurrent questions into
+//! one upstream query. One exchange over one transport lives in `udp.rs` and
+//! `tcp.rs`; what we send and accept back in `reply.rs`.
 
+mod health;
+mod reply;
 mod tcp;
 mod udp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Edns, Message, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::Name;
+use parking_lot::Mutex;
 use thiserror::Error;
 use tokio::sync::oneshot;
 use tracing::debug;
+
+pub use health::{Health, MAX_BACKOFF, Verdict};
+pub use reply::{Discard, DiscardCounts, Discards, PLAIN_PAYLOAD, UPSTREAM_PAYLOAD};
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum ForwardError {
@@ -23,8 +31,32 @@ pub enum ForwardError {
     NoServers,
     #[error("no forwarder answered usefully ({tried} tried)")]
     Exhausted { tried: usize },
+    #[error("the query's deadline passed ({tried} forwarders tried)")]
+    Deadline { tried: usize },
     #[error("invalid name for an upstream query")]
     BadName,
+}
+
+/// Why one try gave nothing usable.
+#[derive(Debug)]
+pub(crate) enum TryError {
+    Timeout,
+    Network(std::io::Error),
+    /// Over UDP, an answer longer than we allowed: ask again over TCP.
+    Oversized,
+    /// A TCP stream that carried something other than a DNS message.
+    Garbage,
+}
+
+impl std::fmt::Display for TryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TryError::Timeout => f.write_str("timed out"),
+            TryError::Network(e) => write!(f, "{e}"),
+            TryError::Oversized => f.write_str("oversized UDP answer"),
+            TryError::Garbage => f.write_str("garbage on TCP"),
+        }
+    }
 }
 
 /// What to ask upstream.
@@ -37,38 +69,9 @@ pub struct Question<'a> {
     pub checking_disabled: bool,
 }
 
-/// A server that failed is tried after the healthy ones until this long
-/// after its last failure (doubling per consecutive failure, from 1 s),
-/// then it is probed again in its normal place: never skipped for good.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Servers whose smoothed RTTs fall in the same band keep their configured
 /// order, so a primary/secondary pair behaves as written.
 const RTT_BAND: Duration = Duration::from_millis(50);
-/// EDNS payload we advertise upstream (RFC 6891 §6.2.5, DNS Flag Day 2020).
-const UPSTREAM_PAYLOAD: u16 = 1232;
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Health {
-    pub srtt: Option<Duration>,
-    pub consecutive_failures: u32,
-    pub last_failure: Option<Instant>,
-    pub requests: u64,
-    pub failures: u64,
-}
-
-impl Health {
-    pub fn is_down(&self, now: Instant) -> bool {
-        let Some(last) = self.last_failure else {
-            return false;
-        };
-        if self.consecutive_failures == 0 {
-            return false;
-        }
-        let backoff =
-            Duration::from_secs(1u64 << self.consecutive_failures.min(5).saturating_sub(1));
-        now.saturating_duration_since(last) < backoff.min(MAX_BACKOFF)
-    }
-}
 
 /// An upstream's reply and the server that gave it.
 pub type Answer = (Arc<Message>, SocketAddr);
@@ -83,10 +86,13 @@ struct FlightKey {
     flags: u8,
 }
 
+/// Health and in-flight tables behind `parking_lot` locks: held for a few
+/// map operations, never across an await, and they cannot be poisoned.
 #[derive(Default)]
 pub struct Forwarder {
     health: Mutex<HashMap<SocketAddr, Health>>,
     inflight: Mutex<HashMap<FlightKey, Waiters>>,
+    discards: Discards,
 }
 
 /// Removes an in-flight entry when the leading query ends, however it ends:
@@ -98,8 +104,8 @@ struct FlightGuard<'a> {
 
 impl FlightGuard<'_> {
     fn finish(mut self, result: &Result<Answer, ForwardError>) {
-        let key = self.key.take().expect("finish once");
-        let waiters = self.forwarder.inflight.lock().unwrap().remove(&key);
+        let Some(key) = self.key.take() else { return };
+        let waiters = self.forwarder.inflight.lock().remove(&key);
         for w in waiters.into_iter().flatten() {
             let _ = w.send(result.clone());
         }
@@ -109,7 +115,7 @@ impl FlightGuard<'_> {
 impl Drop for FlightGuard<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.forwarder.inflight.lock().unwrap().remove(&key);
+            self.forwarder.inflight.lock().remove(&key);
         }
     }
 }
@@ -121,24 +127,26 @@ impl Forwarder {
 
     /// Health of every forwarder used so far.
     pub fn health(&self) -> Vec<(SocketAddr, Health)> {
-        let mut v: Vec<_> = self
-            .health
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(a, h)| (*a, *h))
-            .collect();
+        let mut v: Vec<_> = self.health.lock().iter().map(|(a, h)| (*a, *h)).collect();
         v.sort_by_key(|(a, _)| *a);
         v
     }
 
-    /// Asks `servers` (in order of health) until one answers usefully.
+    /// Upstream messages discarded so far, per reason.
+    pub fn discards(&self) -> DiscardCounts {
+        self.discards.get()
+    }
+
+    /// Asks `servers` (in order of health) until one answers usefully, each
+    /// try given at most `timeout` and none started at or after `deadline`
+    /// (one deadline per client query, however many hops its chain takes).
     /// Identical questions to the same servers in flight share one query.
     pub async fn query(
         &self,
         servers: &Arc<[SocketAddr]>,
         q: Question<'_>,
         timeout: Duration,
+        deadline: Instant,
     ) -> Result<Answer, ForwardError> {
         if servers.is_empty() {
             return Err(ForwardError::NoServers);
@@ -150,7 +158,7 @@ impl Forwarder {
             flags: u8::from(q.dnssec_ok) | (u8::from(q.checking_disabled) << 1),
         };
         let waiter = {
-            let mut inflight = self.inflight.lock().unwrap();
+            let mut inflight = self.inflight.lock();
             match inflight.get_mut(&key) {
                 Some(waiters) => {
                     let (tx, rx) = oneshot::channel();
@@ -164,17 +172,20 @@ impl Forwarder {
             }
         };
         if let Some(rx) = waiter {
-            // The leader was cancelled: ask ourselves rather than fail.
-            return match rx.await {
-                Ok(result) => result,
-                Err(_) => self.ask(servers, q, timeout).await,
+            // The leader may have a later deadline than ours: wait no longer
+            // than our own. If it was cancelled, ask ourselves.
+            let until = tokio::time::Instant::from_std(deadline);
+            return match tokio::time::timeout_at(until, rx).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(_)) => self.ask(servers, q, timeout, deadline).await,
+                Err(_) => Err(ForwardError::Deadline { tried: 0 }),
             };
         }
         let guard = FlightGuard {
             forwarder: self,
             key: Some(key),
         };
-        let result = self.ask(servers, q, timeout).await;
+        let result = self.ask(servers, q, timeout, deadline).await;
         guard.finish(&result);
         result
     }
@@ -183,7 +194,7 @@ impl Forwarder {
     /// as configured.
     pub fn order(&self, servers: &[SocketAddr]) -> Vec<SocketAddr> {
         let now = Instant::now();
-        let health = self.health.lock().unwrap();
+        let health = self.health.lock();
         let mut ranked: Vec<(bool, u128, usize, SocketAddr)> = servers
             .iter()
             .enumerate()
@@ -193,26 +204,18 @@ impl Forwarder {
                 (h.is_down(now), band, i, *s)
             })
             .collect();
+        drop(health);
         ranked.sort();
         ranked.into_iter().map(|(_, _, _, s)| s).collect()
     }
 
-    fn record(&self, server: SocketAddr, outcome: Result<Duration, ()>) {
-        let mut health = self.health.lock().unwrap();
-        let h = health.entry(server).or_default();
-        h.requests += 1;
-        match outcome {
-            Ok(rtt) => {
-                h.consecutive_failures = 0;
-                // RFC 6298-style smoothing, weight 1/8.
-                h.srtt = Some(h.srtt.map_or(rtt, |s| (s * 7 + rtt) / 8));
-            }
-            Err(()) => {
-                h.failures += 1;
-                h.consecutive_failures = h.consecutive_failures.saturating_add(1);
-                h.last_failure = Some(Instant::now());
-            }
-        }
+    fn record(&self, server: SocketAddr, verdict: Verdict) {
+        let now = Instant::now();
+        self.health
+            .lock()
+            .entry(server)
+            .or_default()
+            .record(verdict, now);
     }
 
     async fn ask(
@@ -220,48 +223,105 @@ impl Forwarder {
         servers: &[SocketAddr],
         q: Question<'_>,
         timeout: Duration,
+        deadline: Instant,
     ) -> Result<Answer, ForwardError> {
         let name = hickory_name(q.name).ok_or(ForwardError::BadName)?;
         let order = self.order(servers);
-        for server in &order {
-            let id: u16 = rand::random();
-            let query = build_query(id, &name, q);
+        let mut tried = 0;
+        for &server in &order {
+            if Instant::now() >= deadline {
+                return Err(ForwardError::Deadline { tried });
+            }
+            tried += 1;
             let started = Instant::now();
-            let outcome = match udp::exchange(*server, &query, q, timeout).await {
-                Ok(reply) if reply.metadata.truncation => {
-                    // RFC 7766 §5: a truncated UDP answer is retried over TCP.
-                    tcp::exchange(*server, &query, q, timeout).await
-                }
-                other => other,
-            };
-            match outcome {
-                Ok(reply)
-                    if !matches!(
-                        reply.metadata.response_code,
-                        ResponseCode::ServFail | ResponseCode::Refused
-                    ) =>
-                {
-                    self.record(*server, Ok(started.elapsed()));
-                    return Ok((Arc::new(reply), *server));
-                }
-                Ok(reply) => {
-                    debug!(%server, rcode = %reply.metadata.response_code, "forwarder refused or failed");
-                    self.record(*server, Err(()));
-                }
+            let mut outcome = self
+                .exchange(server, &name, q, true, timeout, deadline)
+                .await;
+            if let Ok(reply) = &outcome
+                && let Some(why) = refuses_our_query(reply)
+            {
+                // RFC 6891 §7: a server that does not understand EDNS may
+                // answer FORMERR (or NOTIMP); ask it once more without.
+                self.discards.count(why);
+                debug!(%server, ?why, "forwarder rejected our EDNS query; retrying without");
+                outcome = if Instant::now() < deadline {
+                    self.discards.plain_retry();
+                    self.exchange(server, &name, q, false, timeout, deadline)
+                        .await
+                } else {
+                    Err(TryError::Timeout)
+                };
+            }
+            let verdict = match &outcome {
+                Ok(reply) => match (reply.metadata.response_code, refuses_our_query(reply)) {
+                    // Even without EDNS: the server cannot serve us.
+                    (_, Some(why)) => {
+                        self.discards.count(why);
+                        Verdict::Failed
+                    }
+                    (ResponseCode::ServFail, _) => Verdict::ServFail,
+                    (ResponseCode::Refused, _) => Verdict::Refused,
+                    _ => Verdict::Answered(started.elapsed()),
+                },
                 Err(e) => {
                     debug!(%server, error = %e, "forwarder did not answer");
-                    self.record(*server, Err(()));
+                    Verdict::Failed
                 }
+            };
+            self.record(server, verdict);
+            if let (Verdict::Answered(_), Ok(reply)) = (verdict, outcome) {
+                return Ok((Arc::new(reply), server));
             }
+            debug!(%server, ?verdict, "trying the next forwarder");
         }
-        Err(ForwardError::Exhausted { tried: order.len() })
+        Err(ForwardError::Exhausted { tried })
+    }
+
+    /// One try: UDP, then TCP when the UDP answer is truncated (RFC 7766
+    /// §5) or larger than we allowed. Never past `deadline`.
+    async fn exchange(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        q: Question<'_>,
+        edns: bool,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<Message, TryError> {
+        let now = Instant::now();
+        let until = tokio::time::Instant::from_std(deadline.min(now + timeout));
+        let id: u16 = rand::random();
+        let query = reply::build_query(id, name, q, edns).ok_or(TryError::Garbage)?;
+        let advertised = if edns {
+            UPSTREAM_PAYLOAD
+        } else {
+            PLAIN_PAYLOAD
+        };
+        match udp::exchange(server, &query, q, advertised, until, &self.discards).await {
+            Ok(reply) if reply.metadata.truncation => {
+                tcp::exchange(server, &query, q, until, &self.discards).await
+            }
+            Err(TryError::Oversized) => {
+                tcp::exchange(server, &query, q, until, &self.discards).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// FORMERR or NOTIMP: the server did not take our query, whatever the name.
+fn refuses_our_query(reply: &Message) -> Option<Discard> {
+    match reply.metadata.response_code {
+        ResponseCode::FormErr => Some(Discard::FormErr),
+        ResponseCode::NotImp => Some(Discard::NotImp),
+        _ => None,
     }
 }
 
 /// A hickory `Name` from lowercase wire format.
 pub fn hickory_name(wire: &[u8]) -> Option<Name> {
     let labels = crate::name::suffixes(wire)
-        .map(|s| &s[1..1 + s[0] as usize])
+        .filter_map(|s| s.get(1..1 + *s.first()? as usize))
         .filter(|l| !l.is_empty());
     let mut name = Name::from_labels(labels).ok()?;
     name.set_fqdn(true);
@@ -277,29 +337,6 @@ pub fn wire_of(name: &Name) -> Vec<u8> {
     }
     w.push(0);
     w
-}
-
-fn build_query(id: u16, name: &Name, q: Question<'_>) -> Vec<u8> {
-    let mut m = Message::query();
-    m.metadata.id = id;
-    m.metadata.recursion_desired = true;
-    m.metadata.checking_disabled = q.checking_disabled;
-    m.add_query(Query::query(name.clone(), RecordType::from(q.qtype)));
-    let mut edns = Edns::new();
-    edns.set_max_payload(UPSTREAM_PAYLOAD);
-    edns.set_dnssec_ok(q.dnssec_ok);
-    m.set_edns(edns);
-    m.to_vec().unwrap_or_default()
-}
-
-/// RFC 5452 §9.1: accept a reply only if its ID and question match what we
-/// asked (the source address is checked by the connected socket).
-fn matches(reply: &Message, id: u16, q: Question<'_>) -> bool {
-    reply.metadata.id == id
-        && reply.metadata.message_type == hickory_proto::op::MessageType::Response
-        && reply.queries.len() == 1
-        && u16::from(reply.queries[0].query_type()) == q.qtype
-        && wire_of(reply.queries[0].name()) == q.name
 }
 
 #[cfg(test)]
