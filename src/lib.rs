@@ -26,6 +26,7 @@ pub mod name;
 pub mod records;
 pub mod reload;
 pub mod resolve;
+pub mod rrl;
 pub mod server;
 pub mod snapshot;
 pub mod splice;
