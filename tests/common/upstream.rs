@@ -30,6 +30,9 @@ pub enum Reply {
     /// First a reply with a wrong ID and one for another question, then the
     /// inner reply.
     Spoofed(Box<Reply>),
+    /// Whatever bytes this builds from the query (true: over TCP), one
+    /// message each.
+    Raw(Box<dyn Fn(&Message, bool) -> Vec<Vec<u8>> + Send>),
 }
 
 impl Reply {
@@ -124,6 +127,7 @@ fn respond(query: &Message, reply: &Reply, tcp: bool) -> Option<Vec<Vec<u8>>> {
             out.extend(respond(query, inner, tcp)?);
             Some(out)
         }
+        Reply::Raw(build) => Some(build(query, tcp)),
         Reply::Answer {
             rcode,
             answers,
@@ -137,7 +141,8 @@ fn respond(query: &Message, reply: &Reply, tcp: bool) -> Option<Vec<Vec<u8>>> {
     }
 }
 
-fn base(query: &Message, rcode: ResponseCode) -> Message {
+/// A response to `query` with `rcode`, its question, and OPT if it had one.
+pub fn base(query: &Message, rcode: ResponseCode) -> Message {
     let mut m = Message::response(query.metadata.id, query.metadata.op_code);
     m.metadata.message_type = MessageType::Response;
     m.metadata.recursion_desired = query.metadata.recursion_desired;
