@@ -32,8 +32,11 @@ pub enum Reply {
     Spoofed(Box<Reply>),
     /// Whatever bytes this builds from the query (true: over TCP), one
     /// message each.
-    Raw(Box<dyn Fn(&Message, bool) -> Vec<Vec<u8>> + Send>),
+    Raw(Box<RawBuilder>),
 }
+
+/// Builds the messages of a [`Reply::Raw`] from the query (true: over TCP).
+pub type RawBuilder = dyn Fn(&Message, bool) -> Vec<Vec<u8>> + Send;
 
 impl Reply {
     pub fn ok(answers: Vec<Record>) -> Reply {
