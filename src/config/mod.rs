@@ -3,8 +3,8 @@
 //! start-up looks at a string again. Every error carries `FILE:LINE`.
 
 mod addr;
-mod sync;
 mod limits;
+mod sync;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,10 +15,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use addr::{parse_net, parse_server_addr};
-pub use sync::{CredentialConfig, PullKinds, SyncConfig, is_loopback};
 pub use limits::{
     CacheConfig, DEFAULT_CACHE_SIZE, DEFAULT_SERVE_STALE_S, DEFAULT_TIMEOUT_MS, RrlConfig,
 };
+pub use sync::{CredentialConfig, PullKinds, SyncConfig, is_loopback};
 
 use crate::diag::{Diagnostic, Diagnostics, line_of};
 use crate::name::Name;
