@@ -36,6 +36,7 @@ pub mod sync;
 pub mod sys;
 pub mod table;
 pub mod wire;
+pub mod xfr;
 
 use std::path::Path;
 

@@ -1,0 +1,7 @@
+//! Zone transfer: replication to and from other DNS servers. AXFR (RFC 5936)
+//! and IXFR (RFC 1995) for zones with records, NOTIFY (RFC 1996) out to
+//! secondaries and in from primaries, secondary zones pulled from primaries,
+//! TSIG (RFC 8945) on all of it, and the zone serial that ties it together.
+
+pub mod msg;
+pub mod tsig;
