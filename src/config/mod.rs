@@ -5,6 +5,7 @@
 mod addr;
 mod limits;
 mod sync;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ pub use limits::{
     CacheConfig, DEFAULT_CACHE_SIZE, DEFAULT_SERVE_STALE_S, DEFAULT_TIMEOUT_MS, RrlConfig,
 };
 pub use sync::{CredentialConfig, PullKinds, SyncConfig, is_loopback};
+pub use transfer::ZoneTransfer;
 
 use crate::diag::{Diagnostic, Diagnostics, line_of};
 use crate::name::Name;
@@ -63,6 +65,8 @@ pub struct Config {
     /// `Forwarder::query` starts no try past `received + query_timeout`.
     pub query_timeout: Duration,
     pub rrl: RrlConfig,
+    /// `[[tsig]]` keys (config/transfer.rs).
+    pub tsig: crate::xfr::tsig::Keyring,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,11 +82,19 @@ pub struct ZoneConfig {
     /// True when `forwarders` was not given and came from `[upstream]`.
     pub forwarders_inherited: bool,
     pub ttl: u32,
+    /// Replication: transfers out, NOTIFY, TSIG, or the primaries of a
+    /// secondary zone.
+    pub transfer: ZoneTransfer,
 }
 
 impl ZoneConfig {
     pub fn has_records(&self) -> bool {
         self.records.is_some()
+    }
+
+    /// A zone pulled from primaries (it has no records of its own).
+    pub fn is_secondary(&self) -> bool {
+        self.transfer.is_secondary()
     }
 }
 
@@ -104,6 +116,8 @@ struct RawConfig {
     #[serde(default)]
     sync: Vec<sync::RawSync>,
     rrl: Option<limits::RawRrl>,
+    #[serde(default)]
+    tsig: Vec<transfer::RawTsig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -176,6 +190,10 @@ struct RawZone {
     on_miss: Option<OnMiss>,
     forwarders: Option<Vec<Spanned<String>>>,
     ttl: Option<Spanned<u32>>,
+    transfer_allow: Option<Vec<Spanned<String>>>,
+    notify: Option<Vec<Spanned<String>>>,
+    tsig_key: Option<Spanned<String>>,
+    primaries: Option<Vec<Spanned<String>>>,
 }
 
 /// Reads and validates a config file.
@@ -292,6 +310,7 @@ impl Validator<'_> {
         let cache = self.cache(&raw.cache);
         let rrl = self.rrl(&raw.rrl);
 
+        let keys = self.tsig_keys(&raw.tsig, &base);
         let mut zones: Vec<ZoneConfig> = Vec::with_capacity(raw.zones.len());
         for z in &raw.zones {
             let line = line_of(self.text, z.name.span().start);
@@ -324,13 +343,33 @@ impl Validator<'_> {
                     self.error(p, "empty path in records");
                 }
             }
+            let transfer = self.zone_transfer(
+                &transfer::RawZoneTransfer {
+                    transfer_allow: z.transfer_allow.as_ref(),
+                    notify: z.notify.as_ref(),
+                    tsig_key: z.tsig_key.as_ref(),
+                    primaries: z.primaries.as_ref(),
+                    records: z.records.is_some(),
+                },
+                &name,
+                &z.name,
+                &keys,
+            );
             let (forwarders, inherited) = match &z.forwarders {
                 Some(list) => (self.addrs(list, "forwarder", parse_server_addr), false),
                 None => (upstream.clone(), true),
             };
-            let on_miss = z.on_miss.unwrap_or_default();
-            if forwarders.is_empty() && (records.is_none() || on_miss == OnMiss::Forward) {
-                let why = if records.is_none() {
+            // A secondary zone is answered from its primary's data, which is
+            // the whole zone: a name it lacks does not exist (as on BIND).
+            let secondary = z.primaries.is_some();
+            let on_miss = z.on_miss.unwrap_or(if secondary {
+                OnMiss::Nxdomain
+            } else {
+                OnMiss::Forward
+            });
+            let local = records.is_some() || secondary;
+            if forwarders.is_empty() && (!local || on_miss == OnMiss::Forward) {
+                let why = if !local {
                     "a zone without records needs forwarders"
                 } else {
                     "on_miss = \"forward\" needs forwarders"
@@ -345,7 +384,7 @@ impl Validator<'_> {
             {
                 self.error(t, "ttl applies only to a zone with records");
             }
-            if z.records.is_none() && z.on_miss.is_some() {
+            if !local && z.on_miss.is_some() {
                 self.error(
                     &z.name,
                     format!("zone {name}: on_miss applies only to a zone with records"),
@@ -367,6 +406,7 @@ impl Validator<'_> {
                 forwarders,
                 forwarders_inherited: inherited,
                 ttl,
+                transfer,
             });
         }
 
@@ -390,6 +430,7 @@ impl Validator<'_> {
             sync,
             query_timeout,
             rrl,
+            tsig: keys.ring,
         };
         self.diags.into_result(config)
     }
@@ -477,6 +518,7 @@ impl Validator<'_> {
                 forwarders: forwarders.clone(),
                 forwarders_inherited: inherited,
                 ttl,
+                transfer: ZoneTransfer::default(),
             });
         }
     }
