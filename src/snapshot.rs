@@ -51,6 +51,13 @@ impl LocalZone {
     pub fn soa_ttl(&self) -> u32 {
         self.ttl
     }
+
+    /// Sets the serial and the SOA RDATA that carries it (serials kept from
+    /// the last run are restored this way, see `xfr::store`).
+    pub fn set_serial(&mut self, serial: u32) {
+        self.serial = serial;
+        self.soa_rdata = soa_rdata(serial, self.ttl);
+    }
 }
 
 pub struct Snapshot {
@@ -93,11 +100,13 @@ impl Snapshot {
                 let mut h = DefaultHasher::new();
                 (zc.ttl, stats.content_hash).hash(&mut h);
                 let content_hash = h.finish();
-                let serial = match previous.and_then(|p| p.local_zone_named(&zc.name)) {
-                    Some(old) if old.content_hash == content_hash => old.serial,
-                    Some(old) => now.max(old.serial.wrapping_add(1)),
-                    None => now,
-                };
+                let prior = previous
+                    .and_then(|p| p.local_zone_named(&zc.name))
+                    .map(|old| crate::xfr::serial::Prior {
+                        serial: old.serial,
+                        hash: old.content_hash,
+                    });
+                let serial = crate::xfr::serial::next(prior, content_hash, now);
                 LocalZone {
                     on_miss: zc.on_miss,
                     ttl: zc.ttl,

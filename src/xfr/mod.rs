@@ -4,4 +4,6 @@
 //! TSIG (RFC 8945) on all of it, and the zone serial that ties it together.
 
 pub mod msg;
+pub mod serial;
+pub mod store;
 pub mod tsig;

@@ -1,0 +1,175 @@
+//! What zone transfer keeps on disk between runs: the serials of the zones
+//! with records (so a restart never moves a serial back, nor bumps one whose
+//! data did not change). Behind the [`SerialStore`] trait, so the daemon's
+//! state-directory layer can hold it; [`FileSerialStore`] is the plain file.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tracing::warn;
+
+use super::serial::{self, Prior};
+use crate::name::Name;
+use crate::snapshot::Snapshot;
+
+/// Zone -> its serial and the hash of its data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeptSerials(pub BTreeMap<Name, Prior>);
+
+impl KeptSerials {
+    /// One line per zone: `<zone> <serial> <hash in hex>`.
+    pub fn to_text(&self) -> String {
+        let mut s = String::from("# pldns zone serials: zone serial content-hash\n");
+        for (zone, p) in &self.0 {
+            s.push_str(&format!("{zone}. {} {:016x}\n", p.serial, p.hash));
+        }
+        s
+    }
+
+    /// Reads [`to_text`](Self::to_text)'s format; lines that do not parse are
+    /// skipped (the zone then starts from the clock, as on a first run).
+    pub fn from_text(text: &str) -> KeptSerials {
+        let mut kept = BTreeMap::new();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let mut parts = line.split_whitespace();
+            let parsed = (|| {
+                let zone = Name::from_text(parts.next()?).ok()?;
+                let serial = parts.next()?.parse().ok()?;
+                let hash = u64::from_str_radix(parts.next()?, 16).ok()?;
+                Some((zone, Prior { serial, hash }))
+            })();
+            match parsed {
+                Some((zone, prior)) => {
+                    kept.insert(zone, prior);
+                }
+                None if line.trim().is_empty() => {}
+                None => warn!("kept serials: skipping unreadable line {line:?}"),
+            }
+        }
+        KeptSerials(kept)
+    }
+
+    /// The serials of every zone with records in `snap`.
+    pub fn of(snap: &Snapshot) -> KeptSerials {
+        KeptSerials(
+            snap.zones
+                .iter()
+                .filter_map(|z| {
+                    let l = z.local.as_ref()?;
+                    let p = Prior {
+                        serial: l.serial,
+                        hash: l.content_hash,
+                    };
+                    Some((z.name.clone(), p))
+                })
+                .collect(),
+        )
+    }
+
+    /// Gives a snapshot built without a predecessor (at start-up) the serials
+    /// kept from the last run: the same serial for unchanged data, a greater
+    /// one for changed data (see [`serial::next`]).
+    pub fn restore(&self, snap: &mut Snapshot, now: u32) {
+        for z in &mut snap.zones {
+            let (Some(l), Some(prior)) = (z.local.as_mut(), self.0.get(&z.name)) else {
+                continue;
+            };
+            l.set_serial(serial::next(Some(*prior), l.content_hash, now));
+        }
+    }
+}
+
+/// Where kept serials live.
+pub trait SerialStore: Send + Sync {
+    fn load(&self) -> KeptSerials;
+    fn save(&self, kept: &KeptSerials) -> std::io::Result<()>;
+}
+
+/// Kept serials in one text file.
+pub struct FileSerialStore {
+    pub path: PathBuf,
+}
+
+impl SerialStore for FileSerialStore {
+    fn load(&self) -> KeptSerials {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => KeptSerials::from_text(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => KeptSerials::default(),
+            Err(e) => {
+                warn!(
+                    "cannot read kept serials {}: {e}; serials start from the clock",
+                    self.path.display()
+                );
+                KeptSerials::default()
+            }
+        }
+    }
+
+    fn save(&self, kept: &KeptSerials) -> std::io::Result<()> {
+        write_atomic(&self.path, kept.to_text().as_bytes())
+    }
+}
+
+/// Writes `path` whole or not at all: a temporary file beside it, synced,
+/// then renamed over it, and the folder synced so the rename survives a
+/// power cut.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trip_and_bad_lines() {
+        let mut kept = KeptSerials::default();
+        kept.0.insert(
+            Name::from_text("privatelink.blob.core.windows.net").unwrap(),
+            Prior {
+                serial: 1_750_000_000,
+                hash: 0xdead_beef_0123_4567,
+            },
+        );
+        let text = kept.to_text();
+        assert_eq!(KeptSerials::from_text(&text), kept);
+        let with_junk = format!("{text}garbage line\nz.test notanumber 00\n\n");
+        assert_eq!(KeptSerials::from_text(&with_junk), kept);
+    }
+
+    #[test]
+    fn file_store_saves_atomically_and_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileSerialStore {
+            path: dir.path().join("xfr/serials"),
+        };
+        assert_eq!(store.load(), KeptSerials::default());
+        let mut kept = KeptSerials::default();
+        kept.0.insert(
+            Name::from_text("z.test").unwrap(),
+            Prior { serial: 5, hash: 6 },
+        );
+        store.save(&kept).unwrap();
+        assert_eq!(store.load(), kept);
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("xfr"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["serials"], "no temporary file left behind");
+    }
+}
