@@ -3,7 +3,12 @@
 //! secondaries and in from primaries, secondary zones pulled from primaries,
 //! TSIG (RFC 8945) on all of it, and the zone serial that ties it together.
 
+pub mod journal;
 pub mod msg;
 pub mod serial;
 pub mod store;
 pub mod tsig;
+pub mod zone;
+
+#[cfg(test)]
+mod testutil;

@@ -153,6 +153,35 @@ mod tests {
     }
 
     #[test]
+    fn restore_keeps_unchanged_serials_and_moves_changed_ones_forward() {
+        use crate::xfr::testutil::{CONFIG, n, snapshot};
+        let serial = |s: &Snapshot, zone: &str| {
+            let z = crate::xfr::zone::ZoneView::find(s, n(zone).wire()).unwrap();
+            let in_soa = crate::xfr::msg::read::soa_serial(&z.local.soa_rdata);
+            assert_eq!(in_soa, Some(z.serial()));
+            z.serial()
+        };
+        let recs = [
+            ("a.zone.test", "A 10.0.0.1"),
+            ("x.other.test", "A 10.0.0.9"),
+        ];
+        let before = snapshot(CONFIG, &recs, None);
+        let kept = KeptSerials::of(&before);
+        // A restart with zone.test edited while down, and the clock set back.
+        let changed = [
+            ("a.zone.test", "A 10.0.0.2"),
+            ("x.other.test", "A 10.0.0.9"),
+        ];
+        let mut after = snapshot(CONFIG, &changed, None);
+        kept.restore(&mut after, 1000);
+        assert_eq!(serial(&after, "other.test"), serial(&before, "other.test"));
+        assert!(serial::gt(
+            serial(&after, "zone.test"),
+            serial(&before, "zone.test")
+        ));
+    }
+
+    #[test]
     fn file_store_saves_atomically_and_loads() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileSerialStore {
