@@ -46,9 +46,9 @@ impl Delta {
                 .sum::<usize>()
     }
 
-    /// Records the delta sends, SOAs included.
-    pub fn record_count(&self) -> usize {
-        2 + self.removed.len() + self.added.len()
+    /// Records removed and added.
+    pub fn changes(&self) -> usize {
+        self.removed.len() + self.added.len()
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod journal;
 pub mod msg;
+pub mod primary;
 pub mod serial;
 pub mod store;
 pub mod tsig;

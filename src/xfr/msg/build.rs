@@ -66,6 +66,11 @@ impl MessageWriter {
         }
     }
 
+    /// Replaces the header's flags word (QR, opcode, AA, ..., rcode).
+    pub fn set_flags(&mut self, flags: u16) {
+        self.buf[2..4].copy_from_slice(&flags.to_be_bytes());
+    }
+
     /// Records from now on go to `section` (0 answer, 1 authority, 2
     /// additional).
     pub fn section(&mut self, section: usize) {
