@@ -83,7 +83,7 @@ fn axfr_streams_a_large_zone_in_messages_with_soa_first_and_last() {
         assert_eq!(h.id, 0x4242);
         assert!(h.authoritative);
         assert_eq!(h.queries[0].query_type(), RecordType::AXFR);
-        answers.extend(h.answers.into_iter());
+        answers.extend(h.answers);
     }
     assert_eq!(answers.first().unwrap().record_type(), RecordType::SOA);
     assert_eq!(answers.last().unwrap().record_type(), RecordType::SOA);
