@@ -1,6 +1,6 @@
 //! Moving records in and out: `pldns import` turns hosts files and az JSON
 //! into one TOML records file; `pldns export` writes the table in service
-//! as hosts lines or as RFC 1035 zone files, for people migrating to or
+//! as hosts lines (zone files: `xfr::export`), for people migrating to or
 //! from pldns.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use crate::diag::Diagnostics;
 use crate::name::{Name, write_text};
 use crate::records::{self, EntryData};
-use crate::snapshot::{NS_RDATA, Snapshot};
+use crate::snapshot::Snapshot;
 
 #[derive(Default)]
 struct Merged {
@@ -115,39 +115,6 @@ pub fn export_hosts(snap: &Snapshot) -> String {
                     "# {name} CNAME {} (not expressible in hosts format)",
                     text(target)
                 );
-            }
-        }
-    }
-    out
-}
-
-/// The table as RFC 1035 master files, one `$ORIGIN` per zone, with the
-/// synthesised SOA and NS.
-pub fn export_zone(snap: &Snapshot) -> String {
-    let mut out = String::from("; Written by `pldns export --format zone`.\n");
-    for (zi, z) in snap.zones.iter().enumerate() {
-        let Some(l) = &z.local else { continue };
-        let _ = write!(
-            out,
-            "\n$ORIGIN {}.\n$TTL {}\n@ IN SOA localhost. nobody.invalid. {} 3600 600 86400 {}\n@ IN NS {}.\n",
-            z.name,
-            l.ttl,
-            l.serial,
-            l.ttl,
-            text(NS_RDATA)
-        );
-        let origin = z.name.wire().len();
-        for n in sorted(snap, zi) {
-            let wire = n.name();
-            let rel = text(&[&wire[..wire.len() - origin], &[0][..]].concat());
-            for ip in n.a() {
-                let _ = writeln!(out, "{rel} {} IN A {ip}", n.a_ttl());
-            }
-            for ip in n.aaaa() {
-                let _ = writeln!(out, "{rel} {} IN AAAA {ip}", n.aaaa_ttl());
-            }
-            if let Some((target, ttl)) = n.cname() {
-                let _ = writeln!(out, "{rel} {ttl} IN CNAME {}.", text(target));
             }
         }
     }

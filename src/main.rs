@@ -66,6 +66,12 @@ enum Command {
         config: PathBuf,
         #[arg(long, value_parser = ["hosts", "zone"], default_value = "hosts")]
         format: String,
+        /// With --format zone: write one <zone>.zone file per zone into DIR.
+        #[arg(long, value_name = "DIR", conflicts_with = "zone")]
+        dir: Option<PathBuf>,
+        /// With --format zone: print only this zone.
+        #[arg(long, value_name = "NAME")]
+        zone: Option<String>,
     },
 }
 
@@ -87,13 +93,30 @@ fn main() -> ExitCode {
             }
             Err(diags) => report(&diags, "nothing imported"),
         },
-        Command::Export { config, format } => match pldns::load(&config, None) {
-            Ok(snap) => {
-                if format == "zone" {
-                    print!("{}", pldns::convert::export_zone(&snap));
-                } else {
-                    print!("{}", pldns::convert::export_hosts(&snap));
+        Command::Export {
+            config,
+            format,
+            dir,
+            zone,
+        } => match pldns::load(&config, None) {
+            Ok(snap) if format == "zone" => {
+                match pldns::xfr::export::run(&snap, dir.as_deref(), zone.as_deref()) {
+                    Ok(text) => {
+                        print!("{text}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("pldns: {e}");
+                        ExitCode::FAILURE
+                    }
                 }
+            }
+            Ok(_) if dir.is_some() || zone.is_some() => {
+                eprintln!("pldns: --dir and --zone go with --format zone");
+                ExitCode::FAILURE
+            }
+            Ok(snap) => {
+                print!("{}", pldns::convert::export_hosts(&snap));
                 ExitCode::SUCCESS
             }
             Err(diags) => report(&diags, "configuration not valid"),

@@ -3,13 +3,16 @@
 //! secondaries and in from primaries, secondary zones pulled from primaries,
 //! TSIG (RFC 8945) on all of it, and the zone serial that ties it together.
 
+pub mod export;
 pub mod journal;
 pub mod msg;
 pub mod primary;
+pub mod rdata;
 pub mod serial;
 pub mod store;
 pub mod tsig;
 pub mod zone;
+pub mod zonefile;
 
 #[cfg(test)]
 mod testutil;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 
+pub mod bind;
 pub mod fake_azure;
 pub mod upstream;
 
