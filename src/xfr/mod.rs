@@ -6,13 +6,18 @@
 pub mod export;
 pub mod journal;
 pub mod msg;
+pub mod notify;
 pub mod primary;
 pub mod rdata;
+pub mod secondary;
 pub mod serial;
+pub mod signed;
 pub mod store;
 pub mod tsig;
 pub mod zone;
 pub mod zonefile;
 
+#[cfg(test)]
+mod testserver;
 #[cfg(test)]
 mod testutil;

@@ -74,32 +74,41 @@ pub fn canonical(msg: &[u8], at: usize, len: usize, t: u16) -> Result<Box<[u8]>,
     }
 }
 
+/// Type names zone files and logs use; others read `TYPEnnn` (RFC 3597 §5).
+const TYPE_NAMES: &[(u16, &str)] = &[
+    (rtype::A, "A"),
+    (rtype::NS, "NS"),
+    (rtype::CNAME, "CNAME"),
+    (rtype::SOA, "SOA"),
+    (PTR, "PTR"),
+    (MX, "MX"),
+    (16, "TXT"),
+    (rtype::AAAA, "AAAA"),
+    (33, "SRV"),
+    (43, "DS"),
+    (46, "RRSIG"),
+    (47, "NSEC"),
+    (48, "DNSKEY"),
+    (50, "NSEC3"),
+    (51, "NSEC3PARAM"),
+    (257, "CAA"),
+];
+
 /// The name of a type in zone files.
 pub fn type_name(t: u16) -> String {
-    match t {
-        rtype::A => "A".into(),
-        rtype::NS => "NS".into(),
-        rtype::CNAME => "CNAME".into(),
-        rtype::SOA => "SOA".into(),
-        PTR => "PTR".into(),
-        MX => "MX".into(),
-        rtype::AAAA => "AAAA".into(),
-        _ => format!("TYPE{t}"),
-    }
+    TYPE_NAMES
+        .iter()
+        .find(|(n, _)| *n == t)
+        .map_or_else(|| format!("TYPE{t}"), |(_, s)| (*s).to_string())
 }
 
 pub fn type_from_name(s: &str) -> Option<u16> {
     let s = s.to_ascii_uppercase();
-    Some(match s.as_str() {
-        "A" => rtype::A,
-        "NS" => rtype::NS,
-        "CNAME" => rtype::CNAME,
-        "SOA" => rtype::SOA,
-        "PTR" => PTR,
-        "MX" => MX,
-        "AAAA" => rtype::AAAA,
-        _ => s.strip_prefix("TYPE")?.parse().ok()?,
-    })
+    TYPE_NAMES
+        .iter()
+        .find(|(_, n)| *n == s)
+        .map(|(t, _)| *t)
+        .or_else(|| s.strip_prefix("TYPE")?.parse().ok())
 }
 
 /// A wire name as an absolute zone-file name: every byte outside letters,

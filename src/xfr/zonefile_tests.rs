@@ -75,7 +75,7 @@ fn round_trip_of_every_kind_of_record() {
     );
     assert!(text.contains("\n*\t5\tIN\tA\t1.2.3.5\n"), "{text}");
     assert!(
-        text.contains("\nacct\t300\tIN\tTYPE16\t\\# 6 0568656c6c6f\n"),
+        text.contains("\nacct\t300\tIN\tTXT\t\\# 6 0568656c6c6f\n"),
         "{text}"
     );
     let (soa_back, back) = read_zone(&text, &zone).unwrap();
