@@ -18,6 +18,8 @@ pub mod zone;
 pub mod zonefile;
 
 #[cfg(test)]
+mod interop_tests;
+#[cfg(test)]
 mod testserver;
 #[cfg(test)]
 mod testutil;

@@ -81,8 +81,20 @@ controls {{ }};
 "#
             );
             std::fs::write(dir.path().join("named.conf"), conf).unwrap();
+            // Debug level 3 shows what a transfer was ("requesting IXFR",
+            // "got incremental response"), which the default level hides.
             let mut child = Command::new(&named)
-                .args(["-g", "-4", "-n", "1", "-p", &port.to_string(), "-c"])
+                .args([
+                    "-g",
+                    "-d",
+                    "3",
+                    "-4",
+                    "-n",
+                    "1",
+                    "-p",
+                    &port.to_string(),
+                    "-c",
+                ])
                 .arg(dir.path().join("named.conf"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
