@@ -89,7 +89,7 @@ fn refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
 async fn bind_is_a_secondary_of_our_primary_with_tsig_notify_and_ixfr() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k.key");
-    std::fs::write(&key, format!("{}", bind::key_statement("xfr-key", SECRET))).unwrap();
+    std::fs::write(&key, bind::key_statement("xfr-key", SECRET)).unwrap();
     let config = format!(
         "[server]\nlisten = [\"127.0.0.1:0\"]\n[[zone]]\nname = \"zone.test\"\nrecords = []\non_miss = \"nxdomain\"\ntransfer_allow = [\"127.0.0.0/8\"]\ntsig_key = \"xfr-key\"\n[[tsig]]\nname = \"xfr-key\"\nsecret_file = \"{}\"\n",
         key.display()
