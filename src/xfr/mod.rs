@@ -6,6 +6,7 @@
 pub mod export;
 pub mod journal;
 pub mod msg;
+pub mod notifier;
 pub mod notify;
 pub mod primary;
 pub mod rdata;
