@@ -8,7 +8,8 @@
 //! };
 //! ```
 
-use data_encoding::{BASE64, BASE64_NOPAD};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
 /// What a secret file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,9 +71,9 @@ fn decode(text: &str) -> Result<Vec<u8>, String> {
     if compact.is_empty() {
         return Err("the secret is empty".into());
     }
-    let secret = BASE64
+    let secret = STANDARD
         .decode(compact.as_bytes())
-        .or_else(|_| BASE64_NOPAD.decode(compact.as_bytes()))
+        .or_else(|_| STANDARD_NO_PAD.decode(compact.as_bytes()))
         .map_err(|e| format!("the secret is not base64 ({e})"))?;
     if secret.is_empty() {
         return Err("the secret is empty".into());

@@ -148,8 +148,14 @@ pub fn verify_request(msg: &[u8], keys: &Keyring, now: u64) -> Result<RequestAut
     let mut mac = key.mac();
     feed_stripped(&mut mac, &tsig, msg);
     mac.update(&tsig.fields().variables());
-    let computed = mac.finish();
-    if !constant_time_prefix_eq(&computed, &tsig.mac) {
+    let valid = if tsig.mac.len() == full {
+        mac.verify(&tsig.mac)
+    } else {
+        // A truncated MAC is checked (an invalid one is BADSIG, §5.2.2)
+        // before it is refused (BADTRUNC, below).
+        constant_time_prefix_eq(&mac.finish(), &tsig.mac)
+    };
+    if !valid {
         return fail(TsigError::BadSig, None);
     }
     if now.abs_diff(tsig.time_signed) > u64::from(tsig.fudge) {
@@ -166,7 +172,11 @@ pub fn verify_request(msg: &[u8], keys: &Keyring, now: u64) -> Result<RequestAut
 }
 
 fn constant_time_prefix_eq(full: &[u8], tag: &[u8]) -> bool {
-    tag.len() <= full.len() && full.iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    let diff = full
+        .iter()
+        .zip(tag)
+        .fold(0u8, |acc, (a, b)| acc | std::hint::black_box(a ^ b));
+    tag.len() <= full.len() && diff == 0
 }
 
 /// Signs the messages of one answer to a signed request: the first chained
