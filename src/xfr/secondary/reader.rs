@@ -142,13 +142,7 @@ impl Reader {
             State::AfterFirst => {
                 let first = serial(self.first.as_ref().ok_or(PullError::Protocol("no SOA"))?);
                 if is_soa && self.ixfr_from == Some(serial(&rr)) && first != serial(&rr) {
-                    self.current = Some(Delta {
-                        old_soa: rr.clone(),
-                        new_soa: rr,
-                        removed: Vec::new(),
-                        added: Vec::new(),
-                    });
-                    self.state = State::Deleting;
+                    self.open(rr);
                 } else if is_soa {
                     // A zone of its SOA alone.
                     self.close(&rr)?;
@@ -198,18 +192,23 @@ impl Reader {
                     if serial(&rr) != last {
                         return Err(PullError::Protocol("change sets do not follow each other"));
                     }
-                    self.current = Some(Delta {
-                        old_soa: rr.clone(),
-                        new_soa: rr,
-                        removed: Vec::new(),
-                        added: Vec::new(),
-                    });
-                    self.state = State::Deleting;
+                    self.open(rr);
                 }
             }
             State::Done => return Err(PullError::Protocol("records after the closing SOA")),
         }
         Ok(())
+    }
+
+    /// Starts a change set at its old SOA.
+    fn open(&mut self, old_soa: Rr) {
+        self.current = Some(Delta {
+            old_soa: old_soa.clone(),
+            new_soa: old_soa,
+            removed: Vec::new(),
+            added: Vec::new(),
+        });
+        self.state = State::Deleting;
     }
 
     fn close(&mut self, soa: &Rr) -> Result<(), PullError> {
