@@ -47,6 +47,13 @@ pub fn summary(snap: &Snapshot) -> String {
                     },
                 );
             }
+            None if zc.is_secondary() => {
+                let _ = writeln!(
+                    s,
+                    "  zone {}: secondary (answered from what its primaries send)",
+                    z.name
+                );
+            }
             None => {
                 let _ = writeln!(
                     s,
@@ -55,6 +62,9 @@ pub fn summary(snap: &Snapshot) -> String {
                     addrs(&z.forwarders)
                 );
             }
+        }
+        if let Some(t) = zc.transfer.describe() {
+            let _ = writeln!(s, "    {t}");
         }
     }
     let _ = writeln!(s, "record files: {}", snap.files.len());

@@ -52,6 +52,28 @@ impl ZoneTransfer {
         !self.primaries.is_empty()
     }
 
+    /// One line for `pldns check`'s summary, when anything is set.
+    pub fn describe(&self) -> Option<String> {
+        let list = |v: Vec<String>| v.join(", ");
+        let mut parts = Vec::new();
+        if self.is_secondary() {
+            let p = self.primaries.iter().map(|a| a.to_string()).collect();
+            parts.push(format!("secondary of {}", list(p)));
+        }
+        if !self.allow.is_empty() {
+            let a = self.allow.iter().map(|n| n.to_string()).collect();
+            parts.push(format!("transfers to {}", list(a)));
+        }
+        if !self.notify.is_empty() {
+            let n = self.notify.iter().map(|a| a.to_string()).collect();
+            parts.push(format!("NOTIFY {}", list(n)));
+        }
+        if let Some(k) = &self.key {
+            parts.push(format!("TSIG key {} ({})", k.name, k.algorithm.text()));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
     /// True when `client` may transfer the zone (by address; the key is
     /// checked apart).
     pub fn allows(&self, client: IpAddr) -> bool {

@@ -75,6 +75,14 @@ primaries = ["10.1.0.20", "10.1.0.21:5300"]
     assert_eq!(s.on_miss, OnMiss::Nxdomain);
     assert!(s.transfer.allow.is_empty(), "default: nobody may transfer");
     assert_eq!(c.tsig.0.len(), 1);
+    assert_eq!(
+        c.zones[0].transfer.describe().unwrap(),
+        "transfers to 10.1.0.10/32, 127.0.0.1/32; NOTIFY 10.1.0.10:53, 10.1.0.11:5300; TSIG key xfr-key (hmac-sha256)"
+    );
+    assert_eq!(
+        s.transfer.describe().unwrap(),
+        "secondary of 10.1.0.20:53, 10.1.0.21:5300"
+    );
 }
 
 #[test]
