@@ -31,6 +31,7 @@ pub mod server;
 pub mod snapshot;
 pub mod splice;
 pub mod state;
+pub mod statedir;
 pub mod summary;
 pub mod sync;
 pub mod sys;

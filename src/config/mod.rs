@@ -67,6 +67,9 @@ pub struct Config {
     pub rrl: RrlConfig,
     /// `[[tsig]]` keys (config/transfer.rs).
     pub tsig: crate::xfr::tsig::Keyring,
+    /// `[server] state_dir`, resolved against the config file's folder;
+    /// `None`: `$STATE_DIRECTORY`, else /var/lib/pldns (see `statedir`).
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +174,8 @@ struct RawServer {
     metrics: Option<Spanned<String>>,
     edns_udp_size: Option<Spanned<u16>>,
     max_batch_delay_us: Option<Spanned<u64>>,
+    // Last known good (issue 10): where the kept copies live.
+    state_dir: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -415,7 +420,19 @@ impl Validator<'_> {
         }
         let sync = self.validate_syncs(&raw.sync, &base, &zones);
 
+        // Relative to the config file, like `records`, so that a demo or a
+        // test config can keep its state beside itself.
+        let state_dir = match &raw.server.state_dir {
+            Some(d) if d.get_ref().trim().is_empty() => {
+                self.error(d, "state_dir is empty");
+                None
+            }
+            Some(d) => Some(base.join(d.get_ref())),
+            None => None,
+        };
+
         let config = Config {
+            state_dir,
             path: self.path.to_path_buf(),
             listen,
             allow,

@@ -257,3 +257,28 @@ exempt = ["192.0.2.0/24", "::1"]
     assert_eq!((r.ipv4_prefix_length, r.ipv6_prefix_length), (24, 64));
     assert_eq!(r.exempt.len(), 2);
 }
+
+#[test]
+fn state_dir_is_relative_to_the_config_file() {
+    let c = parse(
+        Path::new("/srv/demo/config/demo.toml"),
+        "[server]\nstate_dir = \"../target/demo-state\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.state_dir.as_deref(),
+        Some(Path::new("/srv/demo/config/../target/demo-state"))
+    );
+    let c = parse(Path::new("/etc/pldns/pldns.toml"), "").unwrap();
+    assert_eq!(c.state_dir, None);
+    let c = parse(
+        Path::new("/etc/pldns/pldns.toml"),
+        "[server]\nstate_dir = \"/srv/pldns\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.state_dir.as_deref(), Some(Path::new("/srv/pldns")));
+    assert_eq!(
+        errors("[server]\nstate_dir = \"\"\n"),
+        ["c.toml:2: state_dir is empty"]
+    );
+}
