@@ -3,8 +3,10 @@
 //!
 //! A query travels: [`server`] (receive) -> [`resolve`] (ACL, sanity rules)
 //! -> [`classify`] (which zone) -> [`local`] (answer from the
-//! [`snapshot`]) or forwarding -> send. [`config`] and [`records`] turn
-//! files into a [`snapshot::Snapshot`]; [`state`] holds the current one.
+//! [`snapshot`]) or forwarding -> send. [`config`] and [`records`] read
+//! files, [`sources`] keeps every record source's last good contents and
+//! builds the table, [`load`] turns it all into a [`snapshot::Snapshot`]
+//! (keeping copies in the [`statedir`]); [`state`] holds the current one.
 
 // Unsafe code is confined to `server::mmsg` (batched UDP system calls)
 // and `sys` (thread priority).
@@ -13,6 +15,7 @@
 // so that answering never allocates; enums carrying one are large by design.
 #![allow(clippy::large_enum_variant)]
 
+pub mod access;
 pub mod azure;
 pub mod cache;
 pub mod classify;
@@ -20,6 +23,7 @@ pub mod config;
 pub mod convert;
 pub mod diag;
 pub mod forward;
+pub mod load;
 pub mod local;
 pub mod metrics;
 pub mod name;
@@ -29,9 +33,11 @@ pub mod resolve;
 pub mod rrl;
 pub mod server;
 pub mod snapshot;
+pub mod sources;
 pub mod splice;
 pub mod state;
 pub mod statedir;
+pub mod status;
 pub mod summary;
 pub mod sync;
 pub mod sys;
@@ -44,10 +50,10 @@ use std::path::Path;
 use diag::Diagnostics;
 use snapshot::Snapshot;
 
-/// Loads the config at `path` and every record source it names, exactly as
-/// `serve` does at start-up and on reload.
+/// Loads the config at `path` and every record source it names exactly as
+/// they are on disk, failing on any error (no state directory, no last
+/// good contents): for benches and tests. `serve`, `check` and `export` use
+/// [`load::Loader`].
 pub fn load(path: &Path, previous: Option<&Snapshot>) -> Result<Snapshot, Diagnostics> {
-    let config = config::load(path)?;
-    let records = records::load(&config)?;
-    Ok(Snapshot::build(config, records, previous))
+    load::load_strict(path, previous)
 }

@@ -2,14 +2,15 @@
 //! Everything else lives in the library.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::{info, warn};
+use tracing::{error, info};
 
+use pldns::load::Loader;
 use pldns::state::State;
 
 #[derive(Parser)]
@@ -34,6 +35,9 @@ enum Command {
     Check {
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
+        /// Fail on warnings too (names skipped, addresses from sources that disagree, ...).
+        #[arg(long)]
+        strict: bool,
     },
     /// Pull the records of every [[sync]] from Azure once and print them; changes nothing on disk.
     Sync {
@@ -45,7 +49,7 @@ enum Command {
     },
     /// Print the Private Link zones an Azure Backup vault needs (what an [[azure]] preset expands to).
     Zones {
-        /// public, usgov or china
+        /// public, usgov or china (or az's names: AzureCloud, AzureUSGovernment, AzureChinaCloud)
         #[arg(long, default_value = "public")]
         cloud: String,
         /// Region name (eastus), display name ("East US") or Backup geo code (eus); repeatable.
@@ -60,7 +64,7 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
-    /// Print the table a config loads, as hosts lines or RFC 1035 zone files.
+    /// Print the table `serve` serves for a config (a broken file's last good contents included), as hosts lines or RFC 1035 zone files.
     Export {
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
@@ -78,7 +82,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => check(&config),
+        Command::Check { config, strict } => check(&config, strict),
         Command::Serve { config } => serve(config),
         Command::Sync { config, once } => sync(&config, once),
         Command::Zones {
@@ -98,29 +102,7 @@ fn main() -> ExitCode {
             format,
             dir,
             zone,
-        } => match pldns::load(&config, None) {
-            Ok(snap) if format == "zone" => {
-                match pldns::xfr::export::run(&snap, dir.as_deref(), zone.as_deref()) {
-                    Ok(text) => {
-                        print!("{text}");
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("pldns: {e}");
-                        ExitCode::FAILURE
-                    }
-                }
-            }
-            Ok(_) if dir.is_some() || zone.is_some() => {
-                eprintln!("pldns: --dir and --zone go with --format zone");
-                ExitCode::FAILURE
-            }
-            Ok(snap) => {
-                print!("{}", pldns::convert::export_hosts(&snap));
-                ExitCode::SUCCESS
-            }
-            Err(diags) => report(&diags, "configuration not valid"),
-        },
+        } => export(&config, &format, dir.as_deref(), zone.as_deref()),
     }
 }
 
@@ -132,17 +114,116 @@ fn report(diags: &pldns::diag::Diagnostics, what: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn check(config: &std::path::Path) -> ExitCode {
-    match pldns::load(config, None) {
-        Ok(snap) => {
-            println!("{}", pldns::summary::summary(&snap));
-            for w in pldns::azure::warnings(&snap.config) {
-                eprintln!("warning: {w}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(diags) => report(&diags, "configuration not valid"),
+/// Absolute, not canonical: the state directory keys copies by this path,
+/// file events name the path as watched, and a symlinked config (swapped by
+/// deployment tools) must stay a symlink.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn check(config: &Path, strict: bool) -> ExitCode {
+    let config = absolute(config);
+    let mut loader = Loader::new(&config, false);
+    let (snap, rep) = match loader.start() {
+        Ok(r) => r,
+        Err(diags) => return report(&diags, "configuration not valid"),
+    };
+    if let Some(kept) = &rep.config_kept {
+        eprintln!(
+            "note: serve would start on the last good configuration kept at {}",
+            kept.display()
+        );
     }
+    println!("{}", pldns::summary::summary(&snap));
+    for f in loader.sources().ignored() {
+        println!(
+            "ignored (not .hosts, .toml, .json or hosts): {}",
+            f.display()
+        );
+    }
+    let errors = rep.all_errors();
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    for s in rep
+        .sources
+        .iter()
+        .filter(|s| s.error.is_some() && s.from_state)
+    {
+        eprintln!(
+            "note: serve would use the last good copy of {} kept in {} ({} entries)",
+            s.id,
+            loader.state_dir().root().display(),
+            s.entries
+        );
+    }
+    for w in &rep.warnings {
+        eprintln!("{w}");
+    }
+    // The service runs as a dynamic user: say so about files it could not
+    // read, whoever runs `check` (root reads everything).
+    let mut paths = vec![config.clone()];
+    paths.extend(snap.files.iter().cloned());
+    let dirs: Vec<PathBuf> = snap
+        .config
+        .zones
+        .iter()
+        .flat_map(|z| z.records.iter().flatten())
+        .filter(|p| p.is_dir())
+        .cloned()
+        .collect();
+    for n in pldns::access::unreadable_by_others(&paths)
+        .into_iter()
+        .chain(pldns::access::unlistable_dirs(&dirs))
+    {
+        eprintln!("note: {n}");
+    }
+    let (e, w) = (errors.len(), rep.warnings.len());
+    if e > 0 {
+        eprintln!("{e} error(s), {w} warning(s); configuration not valid");
+        ExitCode::FAILURE
+    } else if w > 0 && strict {
+        eprintln!("{w} warning(s); --strict fails on warnings");
+        ExitCode::FAILURE
+    } else {
+        if w > 0 {
+            eprintln!("{w} warning(s)");
+        }
+        ExitCode::SUCCESS
+    }
+}
+
+/// What `serve` serves for this config: a broken file contributes its last
+/// good contents (the state directory's copy), as it does in the daemon.
+fn export(config: &Path, format: &str, dir: Option<&Path>, zone: Option<&str>) -> ExitCode {
+    if format != "zone" && (dir.is_some() || zone.is_some()) {
+        eprintln!("pldns: --dir and --zone go with --format zone");
+        return ExitCode::FAILURE;
+    }
+    let config = absolute(config);
+    let mut loader = Loader::new(&config, false);
+    let (snap, rep) = match loader.start() {
+        Ok(r) => r,
+        Err(diags) => return report(&diags, "configuration not valid"),
+    };
+    if format == "zone" {
+        match pldns::xfr::export::run(&snap, dir, zone) {
+            Ok(text) => print!("{text}"),
+            Err(e) => {
+                eprintln!("pldns: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", pldns::convert::export_hosts(&snap));
+    }
+    if !rep.valid() {
+        for line in pldns::status::error_lines(&rep) {
+            eprintln!("{line}");
+        }
+        eprintln!("exported what serve serves: the last good contents of what is broken");
+    }
+    ExitCode::SUCCESS
 }
 
 fn sync(config: &std::path::Path, once: bool) -> ExitCode {
@@ -194,6 +275,7 @@ fn sync(config: &std::path::Path, once: bool) -> ExitCode {
         ExitCode::FAILURE
     }
 }
+
 
 fn zones(cloud: &str, regions: &[String], site_recovery: bool) -> ExitCode {
     use pldns::azure;
@@ -258,26 +340,47 @@ fn init_logging(log: &pldns::config::LogConfig) {
 }
 
 fn serve(config: PathBuf) -> ExitCode {
-    // Absolute, not canonical: file events name the path as watched, and a
-    // symlinked config (swapped by deployment tools) must stay a symlink.
-    let config = std::path::absolute(&config).unwrap_or(config);
-    let snap = match pldns::load(&config, None) {
-        Ok(s) => s,
+    let config = absolute(&config);
+    let mut loader = Loader::new(&config, true);
+    // A config that does not parse starts on the state directory's copy;
+    // without one there is nothing safe to serve.
+    let (cfg, config_error) = match loader.open() {
+        Ok(c) => c,
         Err(diags) => {
             for d in diags.iter() {
                 eprintln!("{d}");
             }
             eprintln!(
-                "pldns: not starting: {} error(s) in the configuration",
-                diags.len()
+                "pldns: not starting: {} error(s) in the configuration, and no last good copy of it is kept (looked in {})",
+                diags.len(),
+                pldns::load::fallback_state_dirs(&config, None)
+                    .iter()
+                    .map(|d| d.root().display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&snap.config.log);
-    for w in pldns::azure::warnings(&snap.config) {
-        warn!("{w}");
+    init_logging(&cfg.log);
+    let (snap, rep) = loader.first_build(cfg, config_error);
+    if let Some(kept) = &rep.config_kept {
+        error!(
+            "STARTING ON THE LAST GOOD CONFIGURATION kept at {}: {} does not parse (errors below); fix it, it is picked up without a restart",
+            kept.display(),
+            config.display()
+        );
     }
+    pldns::reload::log_warnings(&rep, None);
+    pldns::reload::log_errors(&rep);
+    info!(
+        "state directory {}{}",
+        loader.state_dir().root().display(),
+        rep.state_error
+            .as_deref()
+            .map(|e| format!(" (not writable: {e})"))
+            .unwrap_or_default()
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -300,7 +403,7 @@ fn serve(config: PathBuf) -> ExitCode {
             info!("{line}");
         }
         let metrics_addr = snap.config.metrics;
-        let state = Arc::new(State::new(&config, snap));
+        let state = Arc::new(State::new(loader, snap, rep));
         if let Some(addr) = metrics_addr {
             match pldns::metrics::serve(addr, state.clone()).await {
                 Ok(task) => {
@@ -327,7 +430,7 @@ fn serve(config: PathBuf) -> ExitCode {
                 let _ = hup_tx.send(());
             }
         });
-        tokio::spawn(pldns::reload::run(state.clone(), hup_rx));
+        tokio::spawn(pldns::reload::start(state.clone(), hup_rx));
         systemd_ready(&state);
         let stop_state = state.clone();
         let stop = async move {
@@ -349,7 +452,7 @@ fn serve(config: PathBuf) -> ExitCode {
 /// answered, and keeps its watchdog fed while the UDP threads go round.
 /// Without NOTIFY_SOCKET (not under systemd) this does nothing.
 fn systemd_ready(state: &Arc<State>) {
-    let status = format!("serving {} records", state.snapshot().record_count());
+    let status = pldns::status::status_line(&state.snapshot(), &state.report());
     let _ = sd_notify::notify(&[
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(&status),

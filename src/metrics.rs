@@ -9,6 +9,7 @@
 //! is in `metrics/http.rs`.
 
 mod http;
+mod status;
 
 pub use http::serve;
 
@@ -503,13 +504,14 @@ pub fn render(state: &State) -> String {
         &mut s,
         "pldns_last_reload_success_timestamp_seconds",
         "gauge",
-        "When the table in service was loaded (Unix time).",
+        "When the table in service was loaded (Unix time): start-up or the last reload.",
     );
     let _ = writeln!(
         s,
         "pldns_last_reload_success_timestamp_seconds {}",
         r.last_ok_unix.load(Relaxed)
     );
+    status::render(state, &mut s);
     s
 }
 
@@ -529,6 +531,16 @@ fn all_forwarders(snap: &crate::snapshot::Snapshot) -> Vec<std::net::SocketAddr>
 /// `/healthz`: healthy when the table is loaded and at least one forwarder
 /// is up (or none is configured: a table-only daemon needs none).
 pub fn health(state: &State) -> Result<String, String> {
+    // Serving from last good contents is still serving: say so, stay 200.
+    let report = state.report();
+    let degraded = (!report.valid()).then(|| crate::status::one_line(&report));
+    health_of_forwarders(state).map(|ok| match degraded {
+        Some(d) => format!("{ok}degraded: {d}\n"),
+        None => ok,
+    })
+}
+
+fn health_of_forwarders(state: &State) -> Result<String, String> {
     let snap = state.snapshot();
     let all = all_forwarders(&snap);
     if all.is_empty() {

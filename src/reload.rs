@@ -7,7 +7,7 @@
 //! After every reload the watches are renewed, so a records directory that
 //! was replaced whole is watched again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +17,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
+use crate::load::Report;
 use crate::snapshot::Snapshot;
 use crate::state::State;
 
@@ -36,13 +37,18 @@ pub struct ReloadStats {
 }
 
 impl ReloadStats {
-    pub fn mark_ok(&self) {
-        self.ok.fetch_add(1, Ordering::Relaxed);
+    /// The start-up load: the table's time, not a reload.
+    pub fn mark_loaded(&self) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         self.last_ok_unix.store(now, Ordering::Relaxed);
+    }
+
+    pub fn mark_ok(&self) {
+        self.ok.fetch_add(1, Ordering::Relaxed);
+        self.mark_loaded();
     }
 }
 
@@ -51,7 +57,12 @@ impl ReloadStats {
 pub enum Trigger {
     Signal,
     Files,
+    /// A producer (Azure sync, a secondary zone) submitted new contents.
+    Source,
 }
+
+/// While anything is broken, the log says so again this often.
+const REMINDER: Duration = Duration::from_secs(600);
 
 /// What a reload changed, for the log line.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -89,7 +100,16 @@ struct Watched {
     config: PathBuf,
     files: BTreeSet<PathBuf>,
     dirs: BTreeSet<PathBuf>,
-    watch: BTreeSet<PathBuf>,
+    /// Directories to watch, with their (device, inode) when they exist: a
+    /// directory replaced by a rename needs a new watch, an unchanged one
+    /// keeps its own (dropping and adding it again would miss the events
+    /// in between).
+    watch: BTreeMap<PathBuf, Option<(u64, u64)>>,
+}
+
+fn identity(dir: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()))
 }
 
 impl Watched {
@@ -98,10 +118,10 @@ impl Watched {
             config: config_path.to_path_buf(),
             files: BTreeSet::new(),
             dirs: BTreeSet::new(),
-            watch: BTreeSet::new(),
+            watch: BTreeMap::new(),
         };
         if let Some(parent) = config_path.parent() {
-            w.watch.insert(parent.to_path_buf());
+            w.watch.insert(parent.to_path_buf(), None);
         }
         for source in snap
             .config
@@ -111,15 +131,18 @@ impl Watched {
         {
             if source.is_dir() {
                 w.dirs.insert(source.clone());
-                w.watch.insert(source.clone());
+                w.watch.insert(source.clone(), None);
             } else {
                 w.files.insert(source.clone());
             }
             // The parent sees the source itself being created, removed or
             // replaced (a directory swapped in by rename included).
             if let Some(parent) = source.parent() {
-                w.watch.insert(parent.to_path_buf());
+                w.watch.insert(parent.to_path_buf(), None);
             }
+        }
+        for (dir, id) in w.watch.iter_mut() {
+            *id = identity(dir);
         }
         w
     }
@@ -134,10 +157,15 @@ impl Watched {
     }
 }
 
-/// Runs the reload task until the process ends: reacts to SIGHUP (`hup`)
-/// and to changes of the config and record files.
-pub async fn run(state: Arc<State>, mut hup: mpsc::UnboundedReceiver<()>) {
-    let (tx, mut events) = mpsc::unbounded_channel::<notify::Event>();
+/// Sets up the file watches now (so that an edit made as soon as `serve`
+/// says it is listening is seen) and returns the reload task, to run until
+/// the process ends: it reacts to SIGHUP (`hup`), to changes of the config
+/// and record files, and to producers' submissions.
+pub fn start(
+    state: Arc<State>,
+    hup: mpsc::UnboundedReceiver<()>,
+) -> impl std::future::Future<Output = ()> {
+    let (tx, events) = mpsc::unbounded_channel::<notify::Event>();
     let mut watcher: Option<RecommendedWatcher> =
         match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(event) = res {
@@ -150,35 +178,94 @@ pub async fn run(state: Arc<State>, mut hup: mpsc::UnboundedReceiver<()>) {
                 None
             }
         };
-    let mut watched = Watched::of(state.config_path(), &state.snapshot());
-    renew_watches(&mut watcher, &watched, &BTreeSet::new());
+    let watched = Watched::of(state.config_path(), &state.snapshot());
+    let _ = renew_watches(&mut watcher, &watched, &BTreeMap::new());
+    run(state, hup, watcher, watched, events)
+}
+
+async fn run(
+    state: Arc<State>,
+    mut hup: mpsc::UnboundedReceiver<()>,
+    mut watcher: Option<RecommendedWatcher>,
+    mut watched: Watched,
+    mut events: mpsc::UnboundedReceiver<notify::Event>,
+) {
+    let mut reminder = tokio::time::interval(REMINDER);
+    reminder.tick().await;
+    // A rebuild that had to leave files being written alone comes back
+    // for them once they are quiet.
+    let mut follow_up: Option<tokio::time::Instant> = None;
 
     loop {
+        let mut recent: HashMap<PathBuf, Instant> = HashMap::new();
         let trigger = tokio::select! {
             Some(()) = hup.recv() => Trigger::Signal,
+            () = state.source_changed() => Trigger::Source,
+            () = sleep_until(follow_up), if follow_up.is_some() => Trigger::Files,
+            _ = reminder.tick() => {
+                remind(&state.report());
+                continue;
+            }
             Some(event) = events.recv() => {
                 if !changes_content(&event) || !event.paths.iter().any(|p| watched.is_relevant(p)) {
                     continue;
                 }
                 debug!(paths = ?event.paths, "record or config file changed");
+                note(&mut recent, &event);
                 Trigger::Files
             }
             else => return,
         };
+        follow_up = None;
         // Coalesce the burst: one rebuild, from the last state on disk.
         let started = Instant::now();
+        let mut settled = false;
         while started.elapsed() < MAX_DELAY {
             match tokio::time::timeout(SETTLE, events.recv()).await {
-                Ok(Some(e)) if changes_content(&e) => continue,
+                Ok(Some(e)) if changes_content(&e) => note(&mut recent, &e),
                 Ok(Some(_)) => {}
-                _ => break,
+                _ => {
+                    settled = true;
+                    break;
+                }
             }
         }
+        // A file written to in the last SETTLE may be half written (an
+        // in-place save truncates, then writes): it keeps what it had until
+        // it is quiet, and the rest of the burst applies now.
+        let hold: Vec<PathBuf> = if settled {
+            Vec::new()
+        } else {
+            recent
+                .into_iter()
+                .filter(|(_, t)| t.elapsed() < SETTLE)
+                .map(|(p, _)| p)
+                .collect()
+        };
+        if !hold.is_empty() {
+            follow_up = Some(tokio::time::Instant::now() + SETTLE);
+        }
         while hup.try_recv().is_ok() {}
-        apply(&state, trigger).await;
+        apply(&state, trigger, &hold).await;
         let previous = std::mem::take(&mut watched.watch);
         watched = Watched::of(state.config_path(), &state.snapshot());
-        renew_watches(&mut watcher, &watched, &previous);
+        if renew_watches(&mut watcher, &watched, &previous) {
+            follow_up.get_or_insert(tokio::time::Instant::now() + SETTLE);
+        }
+    }
+}
+
+fn note(recent: &mut HashMap<PathBuf, Instant>, event: &notify::Event) {
+    let now = Instant::now();
+    for p in &event.paths {
+        recent.insert(p.clone(), now);
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -193,29 +280,47 @@ fn changes_content(event: &notify::Event) -> bool {
     )
 }
 
+/// Returns true when a directory got a new watch: what was written into
+/// it before the watch was in place went unseen, so it must be read again.
 fn renew_watches(
     watcher: &mut Option<RecommendedWatcher>,
     watched: &Watched,
-    previous: &BTreeSet<PathBuf>,
-) {
-    let Some(w) = watcher else { return };
-    for gone in previous.difference(&watched.watch) {
+    previous: &BTreeMap<PathBuf, Option<(u64, u64)>>,
+) -> bool {
+    let Some(w) = watcher else { return false };
+    let mut added = false;
+    for gone in previous.keys().filter(|d| !watched.watch.contains_key(*d)) {
         let _ = w.unwatch(gone);
     }
-    for dir in &watched.watch {
-        // Re-adding renews a watch on a directory that was replaced.
-        let _ = w.unwatch(dir);
-        if let Err(e) = w.watch(dir, RecursiveMode::NonRecursive) {
-            debug!(dir = %dir.display(), error = %e, "cannot watch");
+    for (dir, id) in &watched.watch {
+        match previous.get(dir) {
+            Some(old) if old.is_some() && old == id => continue,
+            // Replaced (or newly created): the old watch follows the old
+            // inode, so it is dropped and the directory watched again.
+            Some(_) => {
+                let _ = w.unwatch(dir);
+            }
+            None => {}
+        }
+        match w.watch(dir, RecursiveMode::NonRecursive) {
+            Ok(()) => added = true,
+            Err(e) => debug!(dir = %dir.display(), error = %e, "cannot watch"),
         }
     }
+    added
 }
 
-/// Rebuilds from disk and swaps the result in, logging what changed; on
-/// error logs every `FILE:LINE: reason` and keeps what runs.
-pub async fn apply(state: &Arc<State>, trigger: Trigger) {
+/// Rebuilds from disk and swaps the result in, logging what changed and
+/// every `FILE:LINE: reason` that keeps something out of service (those
+/// sources serve their last good contents; a config that does not parse
+/// keeps the config in service).
+/// `hold`: files being written to right now, which keep their contents
+/// this time.
+pub async fn apply(state: &Arc<State>, trigger: Trigger, hold: &[PathBuf]) {
     let started = Instant::now();
     let st = state.clone();
+    let before = state.report();
+    let hold = hold.to_vec();
     // A thread of its own at low priority: the rebuild reads files and
     // builds the table while the query threads keep their CPU.
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -223,55 +328,74 @@ pub async fn apply(state: &Arc<State>, trigger: Trigger) {
         .name("pldns-reload".into())
         .spawn(move || {
             crate::sys::lower_thread_priority();
-            let _ = tx.send(st.reload());
+            let _ = tx.send(st.reload(&hold));
         });
     let result = match spawned {
         Ok(_) => rx.await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     let ms = started.elapsed().as_millis() as u64;
-    match result {
-        Ok(Ok((old, new))) => {
-            state.reload_stats.mark_ok();
-            let diff = Diff::between(&old, &new);
-            info!(
-                trigger = ?trigger,
-                ms,
-                records = new.record_count(),
-                zones = new.zones.len(),
-                records_added = diff.records_added,
-                records_removed = diff.records_removed,
-                zones_added = ?diff.zones_added,
-                zones_removed = ?diff.zones_removed,
-                config_changed = diff.config_changed,
-                "reload applied in {ms} ms: +{} -{} records",
-                diff.records_added,
-                diff.records_removed,
-            );
-            if new.config.listen != old.config.listen {
-                warn!(
-                    "listen addresses changed ({:?} -> {:?}); restart pldns to apply them",
-                    old.config.listen, new.config.listen
-                );
-            }
-            if new.config.metrics != old.config.metrics {
-                warn!("the metrics address changed; restart pldns to apply it");
-            }
-        }
-        Ok(Err(diags)) => {
-            state.reload_stats.failed.fetch_add(1, Ordering::Relaxed);
-            for d in diags.iter() {
-                error!("{d}");
-            }
-            error!(
-                trigger = ?trigger,
-                "reload failed: {} error(s); the previous configuration and records stay in service",
-                diags.len()
-            );
-        }
+    let (old, new, report) = match result {
+        Ok(r) => r,
         Err(e) => {
             state.reload_stats.failed.fetch_add(1, Ordering::Relaxed);
             error!("reload task failed: {e}");
+            return;
         }
+    };
+    if report.valid() {
+        state.reload_stats.mark_ok();
+    } else {
+        state.reload_stats.failed.fetch_add(1, Ordering::Relaxed);
+    }
+    log_warnings(&report, Some(&before));
+    log_errors(&report);
+    let diff = Diff::between(&old, &new);
+    info!(
+        trigger = ?trigger,
+        ms,
+        records = new.record_count(),
+        zones = new.zones.len(),
+        records_added = diff.records_added,
+        records_removed = diff.records_removed,
+        zones_added = ?diff.zones_added,
+        zones_removed = ?diff.zones_removed,
+        config_changed = diff.config_changed,
+        "reload applied in {ms} ms: +{} -{} records",
+        diff.records_added,
+        diff.records_removed,
+    );
+    if new.config.listen != old.config.listen {
+        warn!(
+            "listen addresses changed ({:?} -> {:?}); restart pldns to apply them",
+            old.config.listen, new.config.listen
+        );
+    }
+    if new.config.metrics != old.config.metrics {
+        warn!("the metrics address changed; restart pldns to apply it");
+    }
+    crate::status::notify_systemd(&new, &report);
+}
+
+/// Warnings new since `before` (all of them at start-up): a warning that
+/// stays is not repeated at every reload.
+pub fn log_warnings(report: &Report, before: Option<&Report>) {
+    for w in &report.warnings {
+        if before.is_none_or(|b| !b.warnings.contains(w)) {
+            warn!("{w}");
+        }
+    }
+}
+
+/// Every error, then what is served instead.
+pub fn log_errors(report: &Report) {
+    for line in crate::status::error_lines(report) {
+        error!("{line}");
+    }
+}
+
+fn remind(report: &Report) {
+    if !report.valid() {
+        warn!("still broken: {}", crate::status::one_line(report));
     }
 }

@@ -1,17 +1,29 @@
 //! The daemon's shared state: the current snapshot behind an atomic
-//! pointer (queries load it without locking; a reload swaps it whole) and
-//! the stop flag.
+//! pointer (queries load it without locking; a reload swaps it whole), the
+//! loader that builds the next one (config, record sources, state
+//! directory), what the last load found broken, and the stop flag.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::{ArcSwap, ArcSwapOption, Guard};
 
 use crate::cache::Cache;
 use crate::diag::Diagnostics;
 use crate::forward::Forwarder;
+use crate::load::{Loader, Report};
 use crate::snapshot::Snapshot;
+use crate::sources::{Contents, SourceId};
+use crate::statedir::StateDir;
+
+/// A producer's news for its source, applied at the next rebuild.
+#[derive(Debug)]
+enum SourceOp {
+    Submit(SourceId, Contents, bool),
+    Fail(SourceId, Diagnostics),
+    Remove(SourceId),
+}
 
 pub struct State {
     config_path: PathBuf,
@@ -28,23 +40,37 @@ pub struct State {
     /// the systemd watchdog pings only while it moves.
     pub udp_heartbeat: std::sync::atomic::AtomicU64,
     stopping: AtomicBool,
+    /// Held by the reload task for the length of a rebuild, never by the
+    /// query path or a metrics scrape.
+    loader: Mutex<Loader>,
+    state_dir: StateDir,
+    /// Producers' submissions, taken by the next rebuild.
+    pending: Mutex<Vec<SourceOp>>,
+    /// Wakes the reload task when a producer submits.
+    source_changed: tokio::sync::Notify,
+    /// What the last load found broken (metrics, /healthz, systemd status).
+    report: ArcSwap<Report>,
 }
 
 impl State {
-    pub fn new(config_path: &Path, snapshot: Snapshot) -> State {
+    /// `snapshot` and `report` are what `loader.start()` returned.
+    pub fn new(loader: Loader, snapshot: Snapshot, report: Report) -> State {
+        let stats = crate::reload::ReloadStats::default();
+        stats.mark_loaded();
         State {
-            config_path: config_path.to_path_buf(),
+            config_path: loader.config_path().to_path_buf(),
+            state_dir: loader.state_dir().clone(),
             cache: ArcSwapOption::new(Cache::new(&snapshot.config.cache).map(Arc::new)),
             forwarder: Forwarder::new(),
             metrics: crate::metrics::Metrics::default(),
             udp_heartbeat: std::sync::atomic::AtomicU64::new(0),
-            reload_stats: {
-                let stats = crate::reload::ReloadStats::default();
-                stats.mark_ok();
-                stats
-            },
+            reload_stats: stats,
             current: ArcSwap::from_pointee(snapshot),
             stopping: AtomicBool::new(false),
+            loader: Mutex::new(loader),
+            pending: Mutex::new(Vec::new()),
+            source_changed: tokio::sync::Notify::new(),
+            report: ArcSwap::from_pointee(report),
         }
     }
 
@@ -61,6 +87,17 @@ impl State {
         &self.config_path
     }
 
+    /// Where this daemon keeps its state; producers take a namespace of
+    /// their own from it (`sync`, `zones`).
+    pub fn state_dir(&self) -> &StateDir {
+        &self.state_dir
+    }
+
+    /// What the last load found broken.
+    pub fn report(&self) -> Guard<Arc<Report>> {
+        self.report.load()
+    }
+
     pub fn stopping(&self) -> bool {
         self.stopping.load(Ordering::Relaxed)
     }
@@ -69,17 +106,71 @@ impl State {
         self.stopping.store(true, Ordering::Relaxed);
     }
 
-    /// Builds a new snapshot from the files on disk and swaps it in; on any
-    /// error the running snapshot stays. Blocking (file I/O): call it off the
-    /// async workers. Returns the old and the new snapshot.
-    pub fn reload(&self) -> Result<(Arc<Snapshot>, Arc<Snapshot>), Diagnostics> {
+    /// New contents for a producer's source (a pull, a transfer): the
+    /// reload task rebuilds the table with them, through the same placement
+    /// rules and all-or-nothing swap as a file. `from_state`: the contents
+    /// were read back from the state directory (at start-up), not fetched.
+    pub fn submit_source(&self, id: SourceId, contents: Contents, from_state: bool) {
+        self.push(SourceOp::Submit(id, contents, from_state));
+    }
+
+    /// A producer's attempt failed: its last contents stay in service and
+    /// the fault is reported (log, `pldns_config_valid`) until it submits.
+    pub fn source_failed(&self, id: SourceId, error: Diagnostics) {
+        self.push(SourceOp::Fail(id, error));
+    }
+
+    /// A producer's source is gone: its records leave the table.
+    pub fn remove_source(&self, id: SourceId) {
+        self.push(SourceOp::Remove(id));
+    }
+
+    fn push(&self, op: SourceOp) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(op);
+        self.source_changed.notify_one();
+    }
+
+    /// Resolves when a producer has submitted since the last call (a
+    /// submit before the wait is not lost).
+    pub async fn source_changed(&self) {
+        self.source_changed.notified().await;
+    }
+
+    /// Rebuilds from the files on disk and the producers' submissions and
+    /// swaps the result in. A broken source keeps its last good contents,
+    /// a config that does not parse keeps the config in service, so there
+    /// is always a snapshot to swap. Blocking (file I/O): call it off the
+    /// async workers. Returns the old and the new snapshot and the report.
+    /// `hold`: files being written right now; they keep their contents
+    /// this time (see `reload`).
+    pub fn reload(&self, hold: &[PathBuf]) -> (Arc<Snapshot>, Arc<Snapshot>, Arc<Report>) {
+        let mut loader = self.loader.lock().unwrap_or_else(|e| e.into_inner());
+        let ops = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let sources = loader.sources_mut();
+        for op in ops {
+            match op {
+                SourceOp::Submit(id, contents, from_state) => {
+                    sources.submit(id, contents, from_state)
+                }
+                SourceOp::Fail(id, error) => sources.fail(id, error),
+                SourceOp::Remove(id) => sources.remove(&id),
+            }
+        }
         let old = self.current.load_full();
-        let new = Arc::new(crate::load(&self.config_path, Some(&old))?);
+        let (new, report) = loader.reload(&old, hold);
+        let new = Arc::new(new);
         if new.config.cache != old.config.cache {
             self.cache
                 .store(Cache::new(&new.config.cache).map(Arc::new));
         }
         self.current.store(new.clone());
-        Ok((old, new))
+        let mut report = report;
+        report.state_error = loader.persist();
+        let report = Arc::new(report);
+        self.report.store(report.clone());
+        (old, new, report)
     }
 }

@@ -137,7 +137,7 @@ impl Namespace {
     }
 
     /// Every key in the namespace (or under `prefix`), sorted. Our own
-    /// temporary files (hidden names) are left out.
+    /// temporary files (`.NAME.tmp.PID`) are left out.
     pub fn keys(&self, prefix: Option<&Path>) -> io::Result<Vec<PathBuf>> {
         let start = match prefix {
             Some(p) => self.checked(p)?,
@@ -155,15 +155,10 @@ impl Namespace {
             for entry in entries {
                 let entry = entry?;
                 let path = entry.path();
-                if entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|n| n.starts_with('.'))
-                {
-                    continue;
-                }
                 if entry.file_type()?.is_dir() {
                     stack.push(path);
+                } else if is_temporary(&entry.file_name()) {
+                    continue;
                 } else if let Ok(rel) = path.strip_prefix(&self.dir) {
                     out.push(rel.to_path_buf());
                 }
@@ -172,6 +167,12 @@ impl Namespace {
         out.sort();
         Ok(out)
     }
+}
+
+/// A temporary file of [`write_atomic`] (left behind by a crash).
+fn is_temporary(name: &OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| n.starts_with('.') && n.contains(".tmp."))
 }
 
 /// The key a file is kept under: its absolute path without the leading `/`.

@@ -11,3 +11,10 @@ pub fn lower_thread_priority() {
         libc::setpriority(libc::PRIO_PROCESS, 0, 19);
     }
 }
+
+/// The effective user and group ids, for messages about files the daemon
+/// cannot read.
+pub fn ids() -> (u32, u32) {
+    // SAFETY: geteuid and getegid take no arguments and cannot fail.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}

@@ -182,13 +182,69 @@ pub enum Conflict {
 struct Acc {
     cname_origin: Option<Origin>,
     other_origin: Option<Origin>,
+    /// The first address from another source than `other_origin`'s.
+    second_source: Option<Origin>,
+}
+
+/// A name whose addresses came from several sources that do not agree (a
+/// stale hosts line beside fresh az JSON): clients get every address in
+/// rotation, the dead one included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MixedSources {
+    pub name: Vec<u8>,
+    pub first: Origin,
+    pub second: Origin,
 }
 
 pub struct TableBuilder {
     table: Table,
     accs: Vec<Acc>,
-    a_pairs: Vec<(Ix, Ipv4Addr)>,
-    aaaa_pairs: Vec<(Ix, Ipv6Addr)>,
+    /// (node, address, source): the source only tells apart who said what.
+    a_pairs: Vec<(Ix, Ipv4Addr, u32)>,
+    aaaa_pairs: Vec<(Ix, Ipv6Addr, u32)>,
+}
+
+impl Acc {
+    fn note_address(&mut self, origin: Origin) {
+        match self.other_origin {
+            None => self.other_origin = Some(origin),
+            Some(first) if first.0 != origin.0 && self.second_source.is_none() => {
+                self.second_source = Some(origin);
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// True when the sources that gave `ix` addresses of one type did not all
+/// give the same set. `pairs` is sorted (node, address, source).
+fn disagree<T: Copy + Ord>(pairs: &[(Ix, T, u32)], ix: Ix) -> bool {
+    let start = pairs.partition_point(|p| p.0 < ix);
+    let end = pairs.partition_point(|p| p.0 <= ix);
+    let mine = &pairs[start..end];
+    let mut sources: Vec<u32> = mine.iter().map(|p| p.2).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    if sources.len() < 2 {
+        return false;
+    }
+    // Every address must come from every source (duplicates of one source
+    // sit next to each other).
+    let mut i = 0;
+    while i < mine.len() {
+        let addr = mine[i].1;
+        let mut from: Vec<u32> = mine[i..]
+            .iter()
+            .take_while(|p| p.1 == addr)
+            .map(|p| p.2)
+            .collect();
+        i += from.len();
+        from.dedup();
+        if from.len() != sources.len() {
+            return true;
+        }
+    }
+    false
 }
 
 impl TableBuilder {
@@ -241,6 +297,7 @@ impl TableBuilder {
         self.accs.push(Acc {
             cname_origin: None,
             other_origin: None,
+            second_source: None,
         });
         let hasher = t.hasher.clone();
         let (names, nodes) = (&t.names, &t.nodes);
@@ -298,16 +355,44 @@ impl TableBuilder {
             }
             Data::A(ip) => {
                 rec.a_ttl = rec.a_ttl.min(ttl);
-                self.a_pairs.push((ix, ip));
-                acc.other_origin.get_or_insert(origin);
+                self.a_pairs.push((ix, ip, origin.0));
+                acc.note_address(origin);
             }
             Data::Aaaa(ip) => {
                 rec.aaaa_ttl = rec.aaaa_ttl.min(ttl);
-                self.aaaa_pairs.push((ix, ip));
-                acc.other_origin.get_or_insert(origin);
+                self.aaaa_pairs.push((ix, ip, origin.0));
+                acc.note_address(origin);
             }
         }
         Ok(())
+    }
+
+    /// Like [`finish`](Self::finish), and also names every name whose
+    /// addresses came from several sources that do not give the same set.
+    pub fn finish_report(mut self, apex_lens: &[usize]) -> (Table, Vec<MixedSources>) {
+        let several: Vec<Ix> = (0..self.accs.len())
+            .filter(|&ix| self.accs[ix].second_source.is_some())
+            .map(|ix| ix as Ix)
+            .collect();
+        let mut mixed = Vec::new();
+        if !several.is_empty() {
+            self.a_pairs.sort_unstable();
+            self.aaaa_pairs.sort_unstable();
+            for ix in several {
+                if disagree(&self.a_pairs, ix) || disagree(&self.aaaa_pairs, ix) {
+                    let acc = &self.accs[ix as usize];
+                    let r = &self.table.nodes[ix as usize];
+                    if let (Some(first), Some(second)) = (acc.other_origin, acc.second_source) {
+                        mixed.push(MixedSources {
+                            name: self.table.slice(r.name, r.name_len).to_vec(),
+                            first,
+                            second,
+                        });
+                    }
+                }
+            }
+        }
+        (self.finish(apex_lens), mixed)
     }
 
     /// Sorts the addresses into place, adds the empty non-terminals between
@@ -315,13 +400,13 @@ impl TableBuilder {
     /// and totals the zones.
     pub fn finish(mut self, apex_lens: &[usize]) -> Table {
         fn place<T: Copy + Ord>(
-            pairs: &mut Vec<(Ix, T)>,
+            pairs: &mut Vec<(Ix, T, u32)>,
             nodes: &mut [NodeRec],
             out: &mut Vec<T>,
             set: fn(&mut NodeRec, u32, u32),
         ) {
             pairs.sort_unstable();
-            pairs.dedup();
+            pairs.dedup_by_key(|p| (p.0, p.1));
             out.reserve_exact(pairs.len());
             let mut i = 0;
             while i < pairs.len() {

@@ -1,5 +1,6 @@
-//! `pldns check`, `--help`, `--version`, and `serve` refusing bad input
-//! with the same `FILE:LINE: reason` lines.
+//! `pldns check`, `--help`, `--version`; `serve` refusing a config that
+//! does not parse (with nothing kept) and starting despite broken record
+//! files, with the same `FILE:LINE: reason` lines as `check`.
 
 mod common;
 
@@ -91,11 +92,6 @@ fn invalid_cases() -> Vec<(FixtureFiles, Vec<String>)> {
             vec![("pldns.toml", zone("\"r.json\"")), ("r.json", "{\n  \"customDnsConfigs\": [\n    {\"fqdn\": }\n  ]\n}".into())],
             vec!["r.json:3: invalid JSON".into()],
         ),
-        // name outside every zone
-        (
-            vec![("pldns.toml", zone("\"r.hosts\"")), ("r.hosts", "10.0.0.1 www.example.com\n".into())],
-            vec!["r.hosts:1: www.example.com is outside every zone with records".into()],
-        ),
         // CNAME beside other data
         (
             vec![
@@ -132,18 +128,32 @@ fn check_and_serve_report_every_error_class_with_file_and_line() {
                 "want {w:?} in {lines:?}"
             );
         }
-        // `serve` refuses to start with the same lines.
-        let (log, status) = match Daemon::try_start(f) {
-            Ok(_) => panic!("serve started on invalid input {files:?}"),
-            Err(e) => e,
-        };
-        assert_ne!(status.and_then(|s| s.code()), Some(0));
-        let log: Vec<String> = log.iter().map(|l| l.replace(&prefix, "")).collect();
-        for w in &want {
-            assert!(
-                log.iter().any(|l| l.starts_with(w.as_str())),
-                "serve: want {w:?} in {log:?}"
-            );
+        let config_broken = want.iter().all(|w| w.starts_with("pldns.toml"));
+        if config_broken {
+            // Nothing kept: `serve` refuses to start, with the same lines.
+            let (log, status) = match Daemon::try_start(f) {
+                Ok(_) => panic!("serve started on invalid input {files:?}"),
+                Err(e) => e,
+            };
+            assert_ne!(status.and_then(|s| s.code()), Some(0));
+            let log: Vec<String> = log.iter().map(|l| l.replace(&prefix, "")).collect();
+            for w in &want {
+                assert!(
+                    log.iter().any(|l| l.starts_with(w.as_str())),
+                    "serve: want {w:?} in {log:?}"
+                );
+            }
+        } else {
+            // A broken record file never keeps `serve` from starting: it
+            // logs the same lines and serves without that file.
+            let d = Daemon::start(f);
+            for w in &want {
+                assert!(
+                    d.wait_log(w, std::time::Duration::from_secs(2)),
+                    "serve: want {w:?} in {:?}",
+                    d.log()
+                );
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ pub use clouds::{Endpoints, endpoints};
 use std::collections::BTreeSet;
 
 use crate::config::{Config, OnMiss};
+use crate::diag::Diagnostic;
 use crate::name::Name;
 
 const GEO_CODES: &str = include_str!("azure-backup-geo-codes.csv");
@@ -193,9 +194,10 @@ fn backup_geo_code(zone: &Name) -> Option<(String, Cloud)> {
 }
 
 /// Advice for a valid config: things that load fine but will not do what
-/// the admin expects.
-pub fn warnings(config: &Config) -> Vec<String> {
+/// the admin expects, each at the config line of the zone concerned.
+pub fn warnings(config: &Config) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let at = |line: usize, msg: String| Diagnostic::at(&config.path, line, msg);
     let all = regions();
     for z in &config.zones {
         if let Some((code, cloud)) = backup_geo_code(&z.name) {
@@ -203,44 +205,48 @@ pub fn warnings(config: &Config) -> Vec<String> {
                 .iter()
                 .any(|r| r.geo_code == code && r.cloud == cloud.label())
             {
-                out.push(format!(
-                    "zone {}: {code:?} is not the Backup geo code of any {} region (East US is \"eus\", North Europe \"ne\"; `pldns zones --cloud {} --region NAME` prints the right zone)",
+                let hint = find_region(cloud, &code)
+                    .map(|r| format!("{} is \"{}\"", r.display, r.geo_code))
+                    .unwrap_or_else(|_| "East US is \"eus\", North Europe \"ne\"".into());
+                out.push(at(z.line, format!(
+                    "zone {}: {code:?} is not the Backup geo code of any {} region ({hint}; `pldns zones --cloud {} --region NAME` prints the right zone)",
                     z.name,
                     cloud.label(),
                     cloud.label()
-                ));
+                )));
             }
             if !z.has_records() {
-                out.push(format!(
+                out.push(at(z.line, format!(
                     "zone {} has no records: Backup names have no public fallback (public DNS answers NXDOMAIN), so each one must come from its forwarders; add the vault's records (az network private-endpoint show ... > records.d/vault.json)",
                     z.name
-                ));
+                )));
             } else if z.on_miss == OnMiss::Forward && z.forwarders_inherited {
-                out.push(format!(
+                out.push(at(z.line, format!(
                     "zone {}: names missing from the table go to [upstream], whose public answer for Backup names is NXDOMAIN; set forwarders to a resolver in the vault's VNet, or on_miss = \"nxdomain\"",
                     z.name
-                ));
+                )));
             }
         }
     }
-    let azure_dns_users: Vec<String> = config
+    let users: Vec<&crate::config::ZoneConfig> = config
         .zones
         .iter()
         .filter(|z| !z.forwarders_inherited && z.forwarders.iter().any(|f| f.ip() == AZURE_DNS))
-        .map(|z| z.name.to_string())
-        .chain(
-            config
-                .upstream
-                .iter()
-                .any(|f| f.ip() == AZURE_DNS)
-                .then(|| "[upstream]".to_string()),
-        )
         .collect();
-    if !azure_dns_users.is_empty() {
-        out.push(format!(
+    let upstream = config.upstream.iter().any(|f| f.ip() == AZURE_DNS);
+    if !users.is_empty() || upstream {
+        let mut names: Vec<String> = users.iter().map(|z| z.name.to_string()).collect();
+        if upstream {
+            names.push("[upstream]".into());
+        }
+        let msg = format!(
             "168.63.129.16 is a forwarder of {}: Azure DNS answers only from inside an Azure virtual network. From on premises it is unreachable; forward to an Azure DNS Private Resolver inbound endpoint or a DNS server VM in the vault's VNet instead",
-            azure_dns_users.join(", ")
-        ));
+            names.join(", ")
+        );
+        out.push(match users.first() {
+            Some(z) => at(z.line, msg),
+            None => Diagnostic::file(&config.path, msg),
+        });
     }
     out
 }

@@ -2,7 +2,6 @@
 //! is also the portal's "Generate hostfile" output, whose lines end in a
 //! `#/subscriptions/...` comment.
 
-use std::io::BufRead;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -10,54 +9,33 @@ use super::{Entry, EntryData};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
 
-/// Reads hosts lines one at a time, so a million-line file is never held
-/// whole in memory.
-pub fn parse(
-    path: &Path,
-    mut reader: impl BufRead,
-    out: &mut dyn FnMut(Entry),
-    diags: &mut Diagnostics,
-) {
-    let mut raw = String::new();
-    let mut line = 0;
-    loop {
-        raw.clear();
-        line += 1;
-        match reader.read_line(&mut raw) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                let why = if e.kind() == std::io::ErrorKind::InvalidData {
-                    "not UTF-8 text".to_string()
-                } else {
-                    e.to_string()
-                };
-                diags.push(Diagnostic::at(path, line, why));
-                break;
-            }
-        }
-        let text = if line == 1 {
-            raw.strip_prefix('\u{feff}').unwrap_or(&raw)
-        } else {
-            &raw
-        };
-        let content = text.split('#').next().unwrap_or("");
+/// Parses hosts lines from decoded text (see `decode`: no byte-order mark).
+pub fn parse(path: &Path, text: &str, out: &mut dyn FnMut(Entry), diags: &mut Diagnostics) {
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = i + 1;
+        let content = raw.split('#').next().unwrap_or("");
         let mut fields = content.split_whitespace();
         let Some(addr) = fields.next() else { continue };
         let ip: IpAddr = match addr.parse() {
             Ok(ip) => ip,
             Err(_) => {
-                diags.push(Diagnostic::at(
-                    path,
-                    line,
-                    format!("invalid IP address {addr:?}"),
-                ));
+                diags.push(Diagnostic::at(path, line, bad_address(addr, content)));
                 continue;
             }
         };
         let mut any = false;
         for field in fields {
             any = true;
+            if field.parse::<IpAddr>().is_ok() {
+                diags.push(Diagnostic::at(
+                    path,
+                    line,
+                    format!(
+                        "{field} is an address, not a name: one address per line, then its names"
+                    ),
+                ));
+                continue;
+            }
             match Name::from_text(field) {
                 Ok(name) => out(Entry {
                     name,
@@ -78,6 +56,22 @@ pub fn parse(
     }
 }
 
+/// The error for a first field that is not an address, with the likely
+/// cause: a line copied the other way round (`NAME IP`, as `az` tables and
+/// nslookup print it).
+fn bad_address(addr: &str, content: &str) -> String {
+    let reversed = content
+        .split_whitespace()
+        .skip(1)
+        .find(|f| f.parse::<IpAddr>().is_ok());
+    match reversed {
+        Some(ip) if Name::from_text(addr).is_ok() => format!(
+            "invalid IP address {addr:?}: the line reads NAME IP, hosts lines read IP NAME (write \"{ip} {addr}\")"
+        ),
+        _ => format!("invalid IP address {addr:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,18 +79,13 @@ mod tests {
     fn run(text: &str) -> (Vec<Entry>, Vec<String>) {
         let mut out = Vec::new();
         let mut diags = Diagnostics::default();
-        parse(
-            Path::new("h.hosts"),
-            text.as_bytes(),
-            &mut |e| out.push(e),
-            &mut diags,
-        );
+        parse(Path::new("h.hosts"), text, &mut |e| out.push(e), &mut diags);
         (out, diags.iter().map(|d| d.to_string()).collect())
     }
 
     #[test]
     fn portal_hostfile_lines_and_comments() {
-        let (out, errs) = run("\u{feff}# generated\r\n\
+        let (out, errs) = run("# generated\r\n\
              10.1.0.4 acct.blob.core.windows.net #/subscriptions/x/resourceGroups/y\r\n\
              \r\n\
              fd00::5\tacct.queue.core.windows.net   other.queue.core.windows.net\n");
@@ -120,6 +109,17 @@ mod tests {
                 "h.hosts:2: invalid IP address \"10.0.0.300\"",
                 "h.hosts:3: no name after address 10.0.0.2",
                 "h.hosts:4: invalid name: empty label in \"bad..name\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reversed_line_gets_a_hint() {
+        let (_, errs) = run("acct.blob.core.windows.net 10.0.0.4\n");
+        assert_eq!(
+            errs,
+            vec![
+                "h.hosts:1: invalid IP address \"acct.blob.core.windows.net\": the line reads NAME IP, hosts lines read IP NAME (write \"10.0.0.4 acct.blob.core.windows.net\")"
             ]
         );
     }

@@ -1,8 +1,10 @@
-//! The record sources of the zones with records: one parser per format
-//! (hosts, TOML, az JSON), then placement of every name into its zone (public
-//! names mapped into their privatelink twin) and merging. All problems are
-//! collected as `FILE:LINE: reason`.
+//! Record files: one parser per format (hosts, TOML, Azure JSON), chosen by
+//! the file's ending, over text decoded from whatever encoding Windows saved
+//! it in; and the placement of a name into its zone (public names mapped
+//! into their privatelink twin). Every problem is a `FILE:LINE: reason`.
+//! Turning the sources into one table is `sources`' job.
 
+mod decode;
 mod hosts;
 mod json;
 mod toml;
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
-use crate::table::{Conflict, Data, Origin, Table, TableBuilder};
+use crate::table::Table;
 use crate::wire::NameBuf;
 
 /// One datum from one line of a source file, before placement.
@@ -46,6 +48,24 @@ impl From<IpAddr> for EntryData {
     }
 }
 
+/// What one record source holds once parsed: its entries (names as
+/// written, not yet placed) and the warnings about it. A source applies
+/// whole or not at all, so errors are never part of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Contents {
+    pub entries: Vec<Entry>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Contents {
+    pub fn new(entries: Vec<Entry>) -> Contents {
+        Contents {
+            entries,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// The record table of every zone with records, and the files read.
 pub struct Records {
     pub table: Table,
@@ -61,17 +81,27 @@ enum Format {
     Json,
 }
 
+/// The format of a record file by its name; endings match in any case
+/// (`vault2.JSON` saved from Windows is JSON).
 fn format_of(path: &Path) -> Option<Format> {
-    if path.file_name().is_some_and(|n| n == "hosts") {
+    if path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.eq_ignore_ascii_case("hosts"))
+    {
         return Some(Format::Hosts);
     }
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("hosts") => Some(Format::Hosts),
-        Some("toml") => Some(Format::Toml),
-        Some("json") => Some(Format::Json),
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "hosts" => Some(Format::Hosts),
+        "toml" => Some(Format::Toml),
+        "json" => Some(Format::Json),
         _ => None,
     }
 }
+
+const UNKNOWN_FORMAT: &str =
+    "unknown record format: expected a .hosts, .toml or .json file, or one named hosts";
 
 /// True for a file a records directory would read (by name only).
 pub fn is_record_file_name(path: &Path) -> bool {
@@ -82,18 +112,32 @@ pub fn is_record_file_name(path: &Path) -> bool {
     !hidden && format_of(path).is_some()
 }
 
-/// Files a records directory contributes: known endings only, and not the
-/// hidden or backup files editors leave behind (`.x.toml.swp`, `x.hosts~`).
-fn directory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// What a records directory holds: the record files it contributes and
+/// the other files, which `check` lists as ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub files: Vec<PathBuf>,
+    pub ignored: Vec<PathBuf>,
+}
+
+/// Lists a records directory: known endings only, and not the hidden or
+/// backup files editors leave behind (`.x.toml.swp`, `x.hosts~`).
+pub fn list_directory(dir: &Path) -> std::io::Result<Listing> {
+    let mut listing = Listing::default();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if is_record_file_name(&path) && path.is_file() {
-            files.push(path);
+        if !path.is_file() {
+            continue;
+        }
+        if is_record_file_name(&path) {
+            listing.files.push(path);
+        } else {
+            listing.ignored.push(path);
         }
     }
-    files.sort();
-    Ok(files)
+    listing.files.sort();
+    listing.ignored.sort();
+    Ok(listing)
 }
 
 /// Where names go: every zone with records and its public twin.
@@ -145,204 +189,38 @@ impl<'a> Placement<'a> {
     }
 }
 
-/// Parses one record file as it is, names unmapped (for `pldns import`).
-pub fn read_file(path: &Path) -> Result<Vec<Entry>, Diagnostics> {
+/// Parses the bytes of one record file (the format from its name). The
+/// result is the whole file or, with any error, nothing.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Contents, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let mut entries = Vec::new();
     let Some(format) = format_of(path) else {
-        diags.push(Diagnostic::file(
-            path,
-            "unknown record format: expected a .hosts, .toml or .json file, or one named hosts",
-        ));
+        diags.push(Diagnostic::file(path, UNKNOWN_FORMAT));
         return Err(diags);
     };
-    let mut sink = |e: Entry| entries.push(e);
+    let text = match decode::decode(path, bytes) {
+        Ok(t) => t,
+        Err(d) => {
+            diags.push(d);
+            return Err(diags);
+        }
+    };
+    let mut contents = Contents::default();
+    let mut sink = |e: Entry| contents.entries.push(e);
     match format {
-        Format::Hosts => match std::fs::File::open(path) {
-            Ok(f) => hosts::parse(path, std::io::BufReader::new(f), &mut sink, &mut diags),
-            Err(e) => diags.push(Diagnostic::file(path, e.to_string())),
-        },
-        Format::Toml | Format::Json => match std::fs::read_to_string(path) {
-            Ok(text) if format == Format::Toml => toml::parse(path, &text, &mut sink, &mut diags),
-            Ok(text) => json::parse(path, &text, &mut sink, &mut diags),
-            Err(e) => diags.push(Diagnostic::file(path, e.to_string())),
-        },
+        Format::Hosts => hosts::parse(path, &text, &mut sink, &mut diags),
+        Format::Toml => toml::parse(path, &text, &mut sink, &mut diags),
+        Format::Json => json::parse(path, &text, &mut sink, &mut diags),
     }
-    diags.into_result(entries)
+    diags.into_result(contents)
 }
 
-/// Reads every record source of `config` into one table.
-pub fn load(config: &Config) -> Result<Records, Diagnostics> {
-    let mut diags = Diagnostics::default();
-    let mut files: Vec<PathBuf> = Vec::new();
-    for zone in &config.zones {
-        for source in zone.records.iter().flatten() {
-            let found = if source.is_dir() {
-                match directory_files(source) {
-                    Ok(list) => list,
-                    Err(e) => {
-                        diags.push(Diagnostic::file(source, e.to_string()));
-                        continue;
-                    }
-                }
-            } else {
-                vec![source.clone()]
-            };
-            for f in found {
-                if !files.contains(&f) {
-                    files.push(f);
-                }
-            }
-        }
+/// Reads and parses one record file as it is, names unmapped (for
+/// `pldns import`).
+pub fn read_file(path: &Path) -> Result<Vec<Entry>, Diagnostics> {
+    if format_of(path).is_none() {
+        return Err(Diagnostics(vec![Diagnostic::file(path, UNKNOWN_FORMAT)]));
     }
-
-    let placement = Placement::new(config);
-    let mut builder = TableBuilder::new(config.zones.len());
-    for (file_idx, path) in files.iter().enumerate() {
-        let Some(format) = format_of(path) else {
-            diags.push(Diagnostic::file(
-                path,
-                "unknown record format: expected a .hosts, .toml or .json file, or one named hosts",
-            ));
-            continue;
-        };
-        let file = match std::fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) => {
-                diags.push(Diagnostic::file(path, e.to_string()));
-                continue;
-            }
-        };
-        let mut sink_diags = Diagnostics::default();
-        let mut sink = |entry: Entry| {
-            place_entry(
-                config,
-                &placement,
-                &mut builder,
-                &files,
-                file_idx,
-                path,
-                entry,
-                &mut sink_diags,
-            )
-        };
-        match format {
-            Format::Hosts => {
-                hosts::parse(path, std::io::BufReader::new(file), &mut sink, &mut diags)
-            }
-            Format::Toml | Format::Json => {
-                let mut text = String::new();
-                if let Err(e) =
-                    std::io::Read::read_to_string(&mut std::io::BufReader::new(file), &mut text)
-                {
-                    let why = if e.kind() == std::io::ErrorKind::InvalidData {
-                        "not UTF-8 text".to_string()
-                    } else {
-                        e.to_string()
-                    };
-                    diags.push(Diagnostic::file(path, why));
-                    continue;
-                }
-                if format == Format::Toml {
-                    toml::parse(path, &text, &mut sink, &mut diags);
-                } else {
-                    json::parse(path, &text, &mut sink, &mut diags);
-                }
-            }
-        }
-        diags.0.extend(sink_diags.0);
-    }
-    // Keep file order: a parser's own errors and placement errors of one
-    // file are reported together, by line.
-    diags.0.sort_by(|a, b| {
-        let fa = files.iter().position(|f| *f == a.file);
-        let fb = files.iter().position(|f| *f == b.file);
-        (fa, a.line).cmp(&(fb, b.line))
-    });
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    let apexes: Vec<usize> = config.zones.iter().map(|z| z.name.wire().len()).collect();
-    Ok(Records {
-        table: builder.finish(&apexes),
-        files,
-    })
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostics(vec![Diagnostic::file(path, e.to_string())]))?;
+    parse(path, &bytes).map(|c| c.entries)
 }
-
-/// Places one parsed entry into its zone and the table, or reports why not.
-#[allow(clippy::too_many_arguments)]
-fn place_entry(
-    config: &Config,
-    placement: &Placement<'_>,
-    builder: &mut TableBuilder,
-    files: &[PathBuf],
-    file_idx: usize,
-    path: &Path,
-    entry: Entry,
-    diags: &mut Diagnostics,
-) {
-    let Some((zi, name)) = placement.place(&entry.name) else {
-        diags.push(Diagnostic::at(
-            path,
-            entry.line,
-            format!("{} is outside every zone with records", entry.name),
-        ));
-        return;
-    };
-    let zone = &config.zones[zi];
-    if name.wire() == zone.name.wire() {
-        diags.push(Diagnostic::at(
-            path,
-            entry.line,
-            format!(
-                "{} is the apex of zone {}, which holds only its SOA and NS",
-                entry.name, zone.name
-            ),
-        ));
-        return;
-    }
-    let data = match &entry.data {
-        EntryData::A(ip) => Data::A(*ip),
-        EntryData::Aaaa(ip) => Data::Aaaa(*ip),
-        EntryData::Cname(target) => Data::Cname(target.wire()),
-    };
-    let ttl = entry.ttl.unwrap_or(zone.ttl);
-    let origin = (file_idx as u32, entry.line as u32);
-    let shown = |name: &NameBuf| {
-        let mut s = String::new();
-        let _ = crate::name::write_text(name.wire(), &mut s);
-        s
-    };
-    let at = |(f, l): Origin| format!("{}:{l}", files[f as usize].display());
-    match builder.insert(name.wire(), zi, data, ttl, origin) {
-        Ok(()) => {}
-        Err(Conflict::CnameAndOther(first)) => diags.push(Diagnostic::at(
-            path,
-            entry.line,
-            format!(
-                "{}: a CNAME cannot stand beside other data for the same name (see {})",
-                shown(&name),
-                at(first)
-            ),
-        )),
-        Err(Conflict::TwoCnames { first, existing }) => {
-            let EntryData::Cname(target) = &entry.data else {
-                return;
-            };
-            let mut old = String::new();
-            let _ = crate::name::write_text(&existing, &mut old);
-            diags.push(Diagnostic::at(
-                path,
-                entry.line,
-                format!(
-                    "{} has two CNAME targets, {old} (at {}) and {target}",
-                    shown(&name),
-                    at(first)
-                ),
-            ));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests;

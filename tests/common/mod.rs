@@ -31,6 +31,12 @@ pub struct Files {
 impl Files {
     pub fn new(files: &[(&str, &str)]) -> Files {
         let dir = tempfile::tempdir().unwrap();
+        // As an admin's /etc/pldns is: readable by the service's user.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         let f = Files { dir };
         for (name, text) in files {
             f.write(name, text);
@@ -43,9 +49,19 @@ impl Files {
     }
 
     pub fn write(&self, name: &str, text: &str) {
+        self.write_bytes(name, text.as_bytes());
+    }
+
+    pub fn write_bytes(&self, name: &str, bytes: &[u8]) {
         let path = self.path(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// The state directory every daemon and `check` of these files uses
+    /// (`$STATE_DIRECTORY`): never /var/lib in tests.
+    pub fn state_dir(&self) -> PathBuf {
+        self.path("state")
     }
 }
 
@@ -57,11 +73,19 @@ pub struct Daemon {
     log: Arc<Mutex<Vec<String>>>,
 }
 
-/// Runs `pldns check` on a config file.
+/// Runs `pldns check` on a config file (its state directory beside it).
 pub fn check(config: &Path) -> (ExitStatus, String, String) {
+    check_with(config, &[])
+}
+
+/// Runs `pldns check ARGS --config FILE`.
+pub fn check_with(config: &Path, args: &[&str]) -> (ExitStatus, String, String) {
     let out = Command::new(BIN)
-        .args(["check", "--config"])
+        .arg("check")
+        .args(args)
+        .arg("--config")
         .arg(config)
+        .env("STATE_DIRECTORY", config.parent().unwrap().join("state"))
         .output()
         .unwrap();
     (
@@ -95,6 +119,7 @@ impl Daemon {
             // A [[sync]] whose endpoints a test forgot to point at its fake
             // fails instead of reaching Azure.
             .env(pldns::sync::LOOPBACK_ONLY_ENV, "1")
+            .env("STATE_DIRECTORY", files.state_dir())
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -203,8 +228,22 @@ impl Daemon {
         assert!(ok, "kill -{sig} failed");
     }
 
+    /// Stops the daemon (SIGTERM) and gives its files back, state
+    /// directory included, for a restart.
+    pub fn stop_keep_files(mut self) -> (ExitStatus, Files) {
+        let status = self.stop_inner();
+        let placeholder = Files {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        (status, std::mem::replace(&mut self.files, placeholder))
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn stop(mut self) -> ExitStatus {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> ExitStatus {
         self.signal("TERM");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
