@@ -209,7 +209,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Contents, Diagnostics> {
     match format {
         Format::Hosts => hosts::parse(path, &text, &mut sink, &mut diags),
         Format::Toml => toml::parse(path, &text, &mut sink, &mut diags),
-        Format::Json => json::parse(path, &text, &mut sink, &mut diags),
+        Format::Json => {
+            let mut warnings = Vec::new();
+            json::parse(path, &text, &mut sink, &mut diags, &mut warnings);
+            contents.warnings = warnings;
+        }
     }
     diags.into_result(contents)
 }
