@@ -134,7 +134,7 @@ fn check(config: &Path, strict: bool) -> ExitCode {
             kept.display()
         );
     }
-    println!("{}", pldns::summary::summary(&snap));
+    println!("{}", pldns::summary::summary(&snap, Some(&rep)));
     for f in loader.sources().ignored() {
         println!(
             "ignored (not .hosts, .toml, .json or hosts): {}",
@@ -399,7 +399,7 @@ fn serve(config: PathBuf) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        for line in pldns::summary::summary(&snap).lines() {
+        for line in pldns::summary::summary(&snap, Some(&rep)).lines() {
             info!("{line}");
         }
         let metrics_addr = snap.config.metrics;

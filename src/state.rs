@@ -174,3 +174,100 @@ impl State {
         (old, new, report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Diagnostic;
+    use crate::name::Name;
+    use crate::sources::{Entry, EntryData};
+    use std::time::{Duration, Instant};
+
+    fn a(state: &State, name: &str) -> Vec<String> {
+        let wire = Name::from_text(name).unwrap();
+        state
+            .snapshot()
+            .node(wire.wire())
+            .map(|n| n.a().iter().map(|ip| ip.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    async fn until(what: &str, mut ok: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !ok() {
+            assert!(Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The path Azure sync and secondary zones use: a producer inside the
+    /// daemon submits, the reload task rebuilds and swaps.
+    #[test]
+    fn a_synthetic_producer_source_goes_through_the_reload_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("pldns.toml");
+        std::fs::write(
+            &cfg,
+            "[server]\nstate_dir = \"state\"\n[[zone]]\nname = \"privatelink.blob.core.windows.net\"\nrecords = [\"a.hosts\"]\non_miss = \"nxdomain\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("a.hosts"),
+            "10.0.0.1 one.blob.core.windows.net\n",
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut loader = Loader::new(&cfg, true);
+            let (snap, report) = loader.start().unwrap();
+            let state = Arc::new(State::new(loader, snap, report));
+            let (_hup, hup_rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(crate::reload::start(state.clone(), hup_rx));
+            let id = SourceId::Sync("test".into());
+            let pulled = |ip: &str| {
+                Contents::new(vec![Entry {
+                    name: Name::from_text("pulled.blob.core.windows.net").unwrap(),
+                    data: EntryData::A(ip.parse().unwrap()),
+                    ttl: None,
+                    line: 1,
+                }])
+            };
+            state.submit_source(id.clone(), pulled("10.9.0.1"), false);
+            until("first submission applied", || {
+                a(&state, "pulled.privatelink.blob.core.windows.net") == ["10.9.0.1"]
+            })
+            .await;
+            assert_eq!(
+                a(&state, "one.privatelink.blob.core.windows.net"),
+                ["10.0.0.1"]
+            );
+            // A burst: the last submission wins.
+            state.submit_source(id.clone(), pulled("10.9.0.2"), false);
+            state.submit_source(id.clone(), pulled("10.9.0.3"), false);
+            until("last submission applied", || {
+                a(&state, "pulled.privatelink.blob.core.windows.net") == ["10.9.0.3"]
+            })
+            .await;
+            assert!(state.report().valid());
+            // A failed pull keeps the last one and is reported.
+            state.source_failed(
+                id.clone(),
+                Diagnostics(vec![Diagnostic::file(&id.label(), "sign-in failed")]),
+            );
+            until("failure reported", || !state.report().valid()).await;
+            assert_eq!(
+                a(&state, "pulled.privatelink.blob.core.windows.net"),
+                ["10.9.0.3"]
+            );
+            state.remove_source(id);
+            until("source removed", || {
+                a(&state, "pulled.privatelink.blob.core.windows.net").is_empty()
+            })
+            .await;
+            assert!(state.report().valid());
+        });
+    }
+}

@@ -4,6 +4,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use crate::config::OnMiss;
+use crate::load::Report;
 use crate::snapshot::Snapshot;
 
 fn addrs(list: &[SocketAddr]) -> String {
@@ -16,10 +17,31 @@ fn addrs(list: &[SocketAddr]) -> String {
         .join(", ")
 }
 
-pub fn summary(snap: &Snapshot) -> String {
+/// `report`: what the load found broken (the first line says when the
+/// config in service is not the file's).
+pub fn summary(snap: &Snapshot, report: Option<&Report>) -> String {
     let cfg = &snap.config;
     let mut s = String::new();
-    let _ = writeln!(s, "config {}: ok", cfg.path.display());
+    match report {
+        Some(r) if r.config_error.is_some() => {
+            let _ = match &r.config_kept {
+                Some(kept) => writeln!(
+                    s,
+                    "config {}: does not parse; serving the last good copy kept at {}",
+                    cfg.path.display(),
+                    kept.display()
+                ),
+                None => writeln!(
+                    s,
+                    "config {}: does not parse; serving the configuration in service before",
+                    cfg.path.display()
+                ),
+            };
+        }
+        _ => {
+            let _ = writeln!(s, "config {}: ok", cfg.path.display());
+        }
+    }
     let _ = writeln!(s, "listen: {}", addrs(&cfg.listen));
     let _ = writeln!(s, "upstream: {}", addrs(&cfg.upstream));
     let _ = writeln!(s, "zones: {}", snap.zones.len());
@@ -69,7 +91,21 @@ pub fn summary(snap: &Snapshot) -> String {
     }
     let _ = writeln!(s, "record files: {}", snap.files.len());
     for f in &snap.files {
-        let _ = writeln!(s, "  {}", f.display());
+        let broken = report.and_then(|r| {
+            r.sources
+                .iter()
+                .find(|st| st.id.file() == Some(f.as_path()) && st.error.is_some())
+        });
+        let _ = match broken {
+            Some(st) if st.entries > 0 || st.from_state => writeln!(
+                s,
+                "  {} (broken: serving its last good contents, {} entries)",
+                f.display(),
+                st.entries
+            ),
+            Some(_) => writeln!(s, "  {} (broken: not served)", f.display()),
+            None => writeln!(s, "  {}", f.display()),
+        };
     }
     let _ = write!(s, "records: {}", snap.record_count());
     s
