@@ -280,7 +280,9 @@ fn sync(config: &std::path::Path, once: bool) -> ExitCode {
 fn zones(cloud: &str, regions: &[String], site_recovery: bool) -> ExitCode {
     use pldns::azure;
     let Some(cloud) = azure::Cloud::parse(cloud) else {
-        eprintln!("pldns: unknown cloud {cloud:?}: public, usgov or china");
+        eprintln!(
+            "pldns: unknown cloud {cloud:?}: public, usgov or china (or az's AzureCloud, AzureUSGovernment, AzureChinaCloud)"
+        );
         return ExitCode::FAILURE;
     };
     if regions.is_empty() {

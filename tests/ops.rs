@@ -299,8 +299,20 @@ fn unit_file_passes_systemd_analyze_verify() {
         "ProtectSystem=strict",
         "SystemCallFilter=@system-service",
         "ConfigurationDirectory=pldns",
+        "StateDirectory=pldns",
+        "StartLimitIntervalSec=0",
     ] {
         assert!(unit.contains(needed), "unit lacks {needed}");
+    }
+    // [log] level decides, not the unit; a failing check must not keep
+    // serve from starting on the last known good state.
+    for banned in ["RUST_LOG", "ExecStartPre"] {
+        assert!(
+            !unit
+                .lines()
+                .any(|l| l.starts_with(banned) || l.starts_with(&format!("Environment={banned}"))),
+            "unit sets {banned}"
+        );
     }
 }
 
@@ -311,7 +323,7 @@ fn azure_presets_expand_in_the_config_for_all_three_clouds() {
             "pldns.toml",
             "[server]\nlisten = [\"127.0.0.1:0\"]\n\
              [[azure]]\ncloud = \"public\"\nregions = [\"eastus\", \"westeurope\"]\nforwarders = [\"127.0.0.1:5399\"]\nrecords = [\"rec/\"]\nsite_recovery = true\n\
-             [[azure]]\ncloud = \"usgov\"\nregions = [\"usgovvirginia\"]\nforwarders = [\"127.0.0.1:5399\"]\n\
+             [[azure]]\ncloud = \"AzureUSGovernment\"\nregions = [\"usgovvirginia\"]\nforwarders = [\"127.0.0.1:5399\"]\n\
              [[azure]]\ncloud = \"china\"\nregions = [\"chinaeast2\"]\nforwarders = [\"127.0.0.1:5399\"]\n",
         ),
         (
@@ -354,15 +366,39 @@ fn azure_presets_expand_in_the_config_for_all_three_clouds() {
         "{err}"
     );
 
-    let out = Command::new(BIN)
-        .args(["zones", "--cloud", "usgov", "--region", "usgovtexas"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("privatelink.ugt.backup.windowsazure.us"),
-        "{text}"
-    );
+    // Our cloud names and az's (`az cloud show --query name`).
+    for (cloud, region, zone) in [
+        (
+            "usgov",
+            "usgovtexas",
+            "privatelink.ugt.backup.windowsazure.us",
+        ),
+        (
+            "AzureUSGovernment",
+            "usgovtexas",
+            "privatelink.ugt.backup.windowsazure.us",
+        ),
+        (
+            "AzureCloud",
+            "eastus",
+            "privatelink.eus.backup.windowsazure.com",
+        ),
+        (
+            "AzureChinaCloud",
+            "chinaeast2",
+            "privatelink.sha2.backup.windowsazure.cn",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .args(["zones", "--cloud", cloud, "--region", region])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains(zone),
+            "{cloud}: {text}"
+        );
+    }
 }
 
 #[test]

@@ -42,11 +42,13 @@ impl Cloud {
         }
     }
 
+    /// Our names, and az's (`az cloud list`: AzureCloud, AzureUSGovernment,
+    /// AzureChinaCloud), in any case.
     pub fn parse(s: &str) -> Option<Cloud> {
         match s.to_ascii_lowercase().as_str() {
-            "public" => Some(Cloud::Public),
-            "usgov" => Some(Cloud::Usgov),
-            "china" => Some(Cloud::China),
+            "public" | "azurecloud" => Some(Cloud::Public),
+            "usgov" | "azureusgovernment" => Some(Cloud::Usgov),
+            "china" | "azurechinacloud" => Some(Cloud::China),
             _ => None,
         }
     }

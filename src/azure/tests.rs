@@ -72,3 +72,17 @@ fn unknown_regions_list_close_matches() {
         "geo codes work too"
     );
 }
+
+#[test]
+fn az_cloud_names_are_accepted() {
+    for (name, cloud) in [
+        ("AzureCloud", Cloud::Public),
+        ("AzureUSGovernment", Cloud::Usgov),
+        ("AzureChinaCloud", Cloud::China),
+        ("azurecloud", Cloud::Public),
+        ("public", Cloud::Public),
+    ] {
+        assert_eq!(Cloud::parse(name), Some(cloud), "{name}");
+    }
+    assert_eq!(Cloud::parse("AzureGermanCloud"), None);
+}

@@ -468,7 +468,7 @@ impl Validator<'_> {
             self.error(
                 &p.cloud,
                 format!(
-                    "unknown cloud {:?}: \"public\", \"usgov\" or \"china\"",
+                    "unknown cloud {:?}: \"public\", \"usgov\" or \"china\" (or az's AzureCloud, AzureUSGovernment, AzureChinaCloud)",
                     p.cloud.get_ref()
                 ),
             );
