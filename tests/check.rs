@@ -178,3 +178,40 @@ fn shipped_configs_are_valid() {
         assert!(out.contains("zone "), "{name}: {out}");
     }
 }
+
+#[test]
+fn check_says_which_files_the_service_cannot_read_and_which_sources_disagree() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Files::new(&[
+        (
+            "pldns.toml",
+            &format!("{SERVER}[[zone]]\nname = \"privatelink.blob.core.windows.net\"\nrecords = [\"rec/\"]\non_miss = \"nxdomain\"\n"),
+        ),
+        ("rec/old.hosts", "# kept by hand\n10.0.0.1 acct.blob.core.windows.net\n"),
+        (
+            "rec/pe.json",
+            "[\n{\"fqdn\": \"acct.blob.core.windows.net\", \"ipAddresses\": [\"10.0.0.9\"]}\n]",
+        ),
+    ]);
+    // An admin's private umask: root (sudo pldns check) reads it, the
+    // service's dynamic user would not.
+    std::fs::set_permissions(f.path("rec/old.hosts"), std::fs::Permissions::from_mode(0o600))
+        .unwrap();
+    let (status, _, err) = check(&f.path("pldns.toml"));
+    assert!(status.success(), "{err}");
+    let prefix = format!("{}/", f.dir.path().display());
+    let err = err.replace(&prefix, "");
+    assert!(
+        err.lines().any(|l| l.starts_with("note: ")
+            && l.contains("rec/old.hosts: mode 0600")
+            && l.contains("DynamicUser=yes")
+            && l.contains("chmod o+r")),
+        "{err}"
+    );
+    assert!(
+        err.contains("rec/pe.json:2: acct.privatelink.blob.core.windows.net also gets addresses from rec/old.hosts:2, and the two disagree"),
+        "{err}"
+    );
+    let (status, _, _) = check_with(&f.path("pldns.toml"), &["--strict"]);
+    assert!(!status.success());
+}
