@@ -39,7 +39,11 @@ fn write_fixture(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
         .unwrap();
     }
     hosts.flush().unwrap();
-    std::fs::write(dir.join("small.hosts"), "10.255.0.1 small.blob.core.windows.net\n").unwrap();
+    std::fs::write(
+        dir.join("small.hosts"),
+        "10.255.0.1 small.blob.core.windows.net\n",
+    )
+    .unwrap();
     let config = dir.join("pldns.toml");
     std::fs::write(
         &config,
@@ -72,7 +76,10 @@ fn main() {
 
         // A reload after an edit of the small file: the big one is read
         // and hashed, not parsed.
-        append(&dir.path().join("small.hosts"), "10.255.0.2 small2.blob.core.windows.net");
+        append(
+            &dir.path().join("small.hosts"),
+            "10.255.0.2 small2.blob.core.windows.net",
+        );
         let t = Instant::now();
         let (next, _) = loader.reload(&current.load(), &[]);
         let reload_small_ms = ms(t);
@@ -80,7 +87,10 @@ fn main() {
         loader.persist();
 
         // A reload after an edit of the big file: parsed and built again.
-        append(&dir.path().join("big.hosts"), "10.255.0.3 big2.blob.core.windows.net");
+        append(
+            &dir.path().join("big.hosts"),
+            "10.255.0.3 big2.blob.core.windows.net",
+        );
         let t = Instant::now();
         let (next, _) = loader.reload(&current.load(), &[]);
         let reload_big_ms = ms(t);

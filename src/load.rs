@@ -250,6 +250,7 @@ impl Loader {
             if let Some(text) = self.unkept_config.take() {
                 self.keep_config(&text);
             }
+            crate::sys::release_free_memory();
         }
         self.sources.state_error().map(String::from)
     }

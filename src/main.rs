@@ -276,7 +276,6 @@ fn sync(config: &std::path::Path, once: bool) -> ExitCode {
     }
 }
 
-
 fn zones(cloud: &str, regions: &[String], site_recovery: bool) -> ExitCode {
     use pldns::azure;
     let Some(cloud) = azure::Cloud::parse(cloud) else {

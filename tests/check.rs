@@ -185,9 +185,14 @@ fn check_says_which_files_the_service_cannot_read_and_which_sources_disagree() {
     let f = Files::new(&[
         (
             "pldns.toml",
-            &format!("{SERVER}[[zone]]\nname = \"privatelink.blob.core.windows.net\"\nrecords = [\"rec/\"]\non_miss = \"nxdomain\"\n"),
+            &format!(
+                "{SERVER}[[zone]]\nname = \"privatelink.blob.core.windows.net\"\nrecords = [\"rec/\"]\non_miss = \"nxdomain\"\n"
+            ),
         ),
-        ("rec/old.hosts", "# kept by hand\n10.0.0.1 acct.blob.core.windows.net\n"),
+        (
+            "rec/old.hosts",
+            "# kept by hand\n10.0.0.1 acct.blob.core.windows.net\n",
+        ),
         (
             "rec/pe.json",
             "[\n{\"fqdn\": \"acct.blob.core.windows.net\", \"ipAddresses\": [\"10.0.0.9\"]}\n]",
@@ -195,8 +200,11 @@ fn check_says_which_files_the_service_cannot_read_and_which_sources_disagree() {
     ]);
     // An admin's private umask: root (sudo pldns check) reads it, the
     // service's dynamic user would not.
-    std::fs::set_permissions(f.path("rec/old.hosts"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(
+        f.path("rec/old.hosts"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     let (status, _, err) = check(&f.path("pldns.toml"));
     assert!(status.success(), "{err}");
     let prefix = format!("{}/", f.dir.path().display());

@@ -34,7 +34,18 @@ pub(super) struct FileState {
     kept_checked: bool,
     /// The bytes of `current` while the state directory lacks them.
     unsaved: Option<Vec<u8>>,
+    /// `current` (= `applied`) was dropped from memory: it is the state
+    /// directory's copy, read again at the next refresh.
+    evicted: bool,
+    /// Entries of the contents in service, kept when they are evicted.
+    pub(super) entries: usize,
 }
+
+/// Parsed contents kept in memory between reloads, all file sources
+/// together (about 120 bytes each): beyond this, the biggest sources that
+/// the state directory holds are dropped and parsed again from their copy
+/// at each reload (what every reload did before contents were kept).
+pub(super) const CACHED_ENTRIES: usize = 200_000;
 
 fn digest(bytes: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
@@ -126,12 +137,19 @@ impl SourceSet {
         let order: Vec<SourceId> = files.into_iter().map(SourceId::File).collect();
         self.sources
             .retain(|id, _| id.file().is_none() || order.contains(id));
+        let ns = self.records_ns();
         for id in &order {
             let held = id
                 .file()
-                .is_some_and(|p| hold.iter().any(|h| normal(h) == p))
-                && self.sources.get(id).is_some_and(|s| s.current.is_some());
-            if !held {
+                .is_some_and(|p| hold.iter().any(|h| normal(h) == p));
+            if let (Some(src), Some(path)) = (self.sources.get_mut(id), id.file())
+                && src.file.evicted
+            {
+                src.file.evicted = false;
+                load_kept(src, path, ns.as_ref());
+            }
+            let has = self.sources.get(id).is_some_and(|s| s.current.is_some());
+            if !(held && has) {
                 self.refresh_file(id);
             }
         }
@@ -259,12 +277,51 @@ impl SourceSet {
                 });
             }
         }
+        self.evict();
         if let Some(f) = &failure
             && self.state_error.as_ref() != Some(f)
         {
             warn!("{f}; serving on, but a restart would not find this copy");
         }
         self.state_error = failure;
+    }
+}
+
+impl SourceSet {
+    /// Keeps the memory of parsed contents bounded (see `CACHED_ENTRIES`):
+    /// the biggest file sources whose copy the state directory holds, and
+    /// that are in service unchanged, are dropped.
+    fn evict(&mut self) {
+        let mut kept: Vec<(usize, SourceId)> = Vec::new();
+        let mut total = 0;
+        for id in &self.order {
+            let Some(src) = self.sources.get_mut(id) else {
+                continue;
+            };
+            let n = src.applied.as_ref().map_or(0, |c| c.entries.len());
+            src.file.entries = n;
+            total += n;
+            let evictable = src.stable()
+                && src.error.is_none()
+                && src.file.unsaved.is_none()
+                && src.file.digest.is_some()
+                && src.file.kept_digest == src.file.digest;
+            if evictable && n > 0 {
+                kept.push((n, id.clone()));
+            }
+        }
+        kept.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        for (n, id) in kept {
+            if total <= self.cache_limit {
+                break;
+            }
+            if let Some(src) = self.sources.get_mut(&id) {
+                src.current = None;
+                src.applied = None;
+                src.file.evicted = true;
+                total -= n;
+            }
+        }
     }
 }
 

@@ -145,6 +145,8 @@ pub struct SourceSet {
     persist: bool,
     /// Why the last write to the state directory failed, until one works.
     state_error: Option<String>,
+    /// Parsed entries kept in memory between reloads (see `files`).
+    cache_limit: usize,
 }
 
 impl SourceSet {
@@ -161,7 +163,14 @@ impl SourceSet {
             state,
             persist,
             state_error: None,
+            cache_limit: files::CACHED_ENTRIES,
         }
+    }
+
+    /// How many parsed entries of file sources stay in memory between
+    /// reloads; the rest are read again from the state directory.
+    pub fn set_cache_limit(&mut self, entries: usize) {
+        self.cache_limit = entries;
     }
 
     pub fn state_dir(&self) -> Option<&StateDir> {
@@ -249,7 +258,10 @@ impl SourceSet {
             .filter_map(|id| self.sources.get(&id))
             .map(|s| SourceStatus {
                 id: s.id.clone(),
-                entries: s.applied.as_ref().map_or(0, |c| c.entries.len()),
+                entries: s
+                    .applied
+                    .as_ref()
+                    .map_or(s.file.entries, |c| c.entries.len()),
                 from_state: s.from_state && s.applied.is_some(),
                 error: s.problems(),
             })

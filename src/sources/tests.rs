@@ -506,3 +506,53 @@ fn a_producer_source_joins_through_the_same_rules() {
     assert!(a(&o, "pulled.privatelink.blob.core.windows.net").is_empty());
     assert!(o.errors.is_empty());
 }
+
+#[test]
+fn big_sources_leave_memory_and_come_back_from_their_copy() {
+    let f = Fixture::new(&[
+        (
+            "rec/big.hosts",
+            "10.0.0.1 one.blob.core.windows.net\n10.0.0.2 two.blob.core.windows.net\n",
+        ),
+        ("rec/small.hosts", "10.0.0.3 three.blob.core.windows.net\n"),
+    ]);
+    let cfg = f.config(THREE_ZONES);
+    let mut set = SourceSet::new(Some(StateDir::at(f.path("state"))), true);
+    set.set_cache_limit(0);
+    f.build(&mut set, &cfg);
+    set.persist();
+    // Both dropped (no entry may stay), counted all the same.
+    let st = set.status();
+    assert_eq!((st[0].entries, st[1].entries), (2, 1));
+    assert!(set.sources.values().all(|s| s.current.is_none()));
+    // The next reload reads them again; an edit of one applies.
+    f.write("rec/small.hosts", "10.0.0.33 three.blob.core.windows.net\n");
+    let o = f.build(&mut set, &cfg);
+    assert_eq!(a(&o, "one.privatelink.blob.core.windows.net"), ["10.0.0.1"]);
+    assert_eq!(
+        a(&o, "three.privatelink.blob.core.windows.net"),
+        ["10.0.0.33"]
+    );
+    set.persist();
+    // A dropped file that breaks serves its copy.
+    f.write(
+        "rec/big.hosts",
+        "10.0.0.1 one.blob.core.windows.net\nbroken\n",
+    );
+    let o = f.build(&mut set, &cfg);
+    assert_eq!(o.errors, ["rec/big.hosts:2: invalid IP address \"broken\""]);
+    assert_eq!(a(&o, "two.privatelink.blob.core.windows.net"), ["10.0.0.2"]);
+    assert_eq!(set.status()[0].entries, 2);
+    // Held (being written) and dropped: its copy serves.
+    set.persist();
+    f.write("rec/big.hosts", "10.0.0.9 nine.blob.core.windows.net\n");
+    set.refresh_files(&cfg, &[f.path("rec/big.hosts")]);
+    let built = set.build(&cfg);
+    assert!(
+        built
+            .records
+            .table
+            .get(&name("two.privatelink.blob.core.windows.net"))
+            .is_some()
+    );
+}
