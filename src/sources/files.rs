@@ -310,7 +310,7 @@ impl SourceSet {
                 kept.push((n, id.clone()));
             }
         }
-        kept.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        kept.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
         for (n, id) in kept {
             if total <= self.cache_limit {
                 break;
