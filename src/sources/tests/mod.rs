@@ -6,20 +6,20 @@ use crate::name::Name;
 use crate::records::Records;
 use crate::statedir::StateDir;
 
-struct Fixture {
+pub(super) struct Fixture {
     dir: tempfile::TempDir,
 }
 
 /// What one build gave: the table, and errors and warnings with the
 /// fixture's folder cut off.
-struct Outcome {
-    records: Records,
-    errors: Vec<String>,
-    warnings: Vec<String>,
+pub(super) struct Outcome {
+    pub(super) records: Records,
+    pub(super) errors: Vec<String>,
+    pub(super) warnings: Vec<String>,
 }
 
 impl Fixture {
-    fn new(files: &[(&str, &str)]) -> Fixture {
+    pub(super) fn new(files: &[(&str, &str)]) -> Fixture {
         let f = Fixture {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -29,17 +29,17 @@ impl Fixture {
         f
     }
 
-    fn path(&self, name: &str) -> std::path::PathBuf {
+    pub(super) fn path(&self, name: &str) -> std::path::PathBuf {
         self.dir.path().join(name)
     }
 
-    fn write(&self, name: &str, text: &str) {
+    pub(super) fn write(&self, name: &str, text: &str) {
         let path = self.path(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
 
-    fn config(&self, text: &str) -> Config {
+    pub(super) fn config(&self, text: &str) -> Config {
         let path = self.path("pldns.toml");
         std::fs::write(&path, text).unwrap();
         config::load(&path).unwrap()
@@ -50,7 +50,7 @@ impl Fixture {
             .replace(&format!("{}/", self.dir.path().display()), "")
     }
 
-    fn build(&self, set: &mut SourceSet, cfg: &Config) -> Outcome {
+    pub(super) fn build(&self, set: &mut SourceSet, cfg: &Config) -> Outcome {
         set.refresh_files(cfg, &[]);
         let built = set.build(cfg);
         Outcome {
@@ -60,13 +60,13 @@ impl Fixture {
         }
     }
 
-    fn load(&self, config_text: &str) -> Outcome {
+    pub(super) fn load(&self, config_text: &str) -> Outcome {
         let cfg = self.config(config_text);
         self.build(&mut SourceSet::new(None, false), &cfg)
     }
 }
 
-const THREE_ZONES: &str = r#"
+pub(super) const THREE_ZONES: &str = r#"
 [[zone]]
 name = "privatelink.eus.backup.windowsazure.com"
 records = ["rec/"]
@@ -82,11 +82,11 @@ records = ["rec/"]
 on_miss = "nxdomain"
 "#;
 
-fn name(s: &str) -> Vec<u8> {
+pub(super) fn name(s: &str) -> Vec<u8> {
     Name::from_text(s).unwrap().wire().to_vec()
 }
 
-fn a(o: &Outcome, n: &str) -> Vec<String> {
+pub(super) fn a(o: &Outcome, n: &str) -> Vec<String> {
     o.records
         .table
         .get(&name(n))
@@ -358,82 +358,6 @@ fn addresses_from_sources_that_disagree_are_a_warning() {
 }
 
 #[test]
-fn kept_copies_serve_a_broken_file_after_a_restart() {
-    let f = Fixture::new(&[
-        ("rec/a.hosts", "10.0.0.1 one.blob.core.windows.net\n"),
-        ("rec/b.hosts", "10.0.0.2 two.blob.core.windows.net\n"),
-    ]);
-    let cfg = f.config(THREE_ZONES);
-    let state = StateDir::at(f.path("state"));
-    let mut set = SourceSet::new(Some(state.clone()), true);
-    f.build(&mut set, &cfg);
-    set.persist();
-    assert_eq!(set.state_error(), None);
-    let kept = state
-        .namespace("records")
-        .path(&crate::statedir::key_of(&f.path("rec/a.hosts")))
-        .unwrap();
-    assert_eq!(
-        std::fs::read_to_string(&kept).unwrap(),
-        "10.0.0.1 one.blob.core.windows.net\n"
-    );
-
-    // "Restart" with a.hosts broken: its kept copy serves.
-    f.write(
-        "rec/a.hosts",
-        "10.0.0.1 one.blob.core.windows.net\nbroken\n",
-    );
-    let mut set = SourceSet::new(Some(state.clone()), true);
-    let o = f.build(&mut set, &cfg);
-    set.persist();
-    assert_eq!(o.errors, ["rec/a.hosts:2: invalid IP address \"broken\""]);
-    assert_eq!(a(&o, "one.privatelink.blob.core.windows.net"), ["10.0.0.1"]);
-    assert!(set.status()[0].from_state);
-    // The kept copy is not overwritten by the broken file.
-    assert_eq!(
-        std::fs::read_to_string(&kept).unwrap(),
-        "10.0.0.1 one.blob.core.windows.net\n"
-    );
-
-    // A file removed from the directory leaves the table and the state.
-    std::fs::remove_file(f.path("rec/b.hosts")).unwrap();
-    let o = f.build(&mut set, &cfg);
-    set.persist();
-    assert!(a(&o, "two.privatelink.blob.core.windows.net").is_empty());
-    let keys = state.namespace("records").keys(None).unwrap();
-    assert_eq!(keys, [crate::statedir::key_of(&f.path("rec/a.hosts"))]);
-
-    // A records directory that cannot be read: its files keep their copies.
-    std::fs::rename(f.path("rec"), f.path("rec.away")).unwrap();
-    let mut set = SourceSet::new(Some(state), false);
-    let o = f.build(&mut set, &cfg);
-    assert_eq!(a(&o, "one.privatelink.blob.core.windows.net"), ["10.0.0.1"]);
-    assert!(
-        o.errors[0].starts_with("rec: No such file"),
-        "{:?}",
-        o.errors
-    );
-}
-
-#[test]
-fn an_unwritable_state_directory_is_reported_not_fatal() {
-    let f = Fixture::new(&[("rec/a.hosts", "10.0.0.1 one.blob.core.windows.net\n")]);
-    f.write("state", "a file where the directory should be");
-    let cfg = f.config(THREE_ZONES);
-    let mut set = SourceSet::new(Some(StateDir::at(f.path("state"))), true);
-    let o = f.build(&mut set, &cfg);
-    set.persist();
-    assert_eq!(a(&o, "one.privatelink.blob.core.windows.net"), ["10.0.0.1"]);
-    let e = set.state_error().unwrap();
-    assert!(e.starts_with("cannot keep a copy of"), "{e}");
-    // Fixed: the next persist writes the copy and clears the error.
-    std::fs::remove_file(f.path("state")).unwrap();
-    f.build(&mut set, &cfg);
-    set.persist();
-    assert_eq!(set.state_error(), None);
-}
-
-#[test]
 fn a_producer_source_joins_through_the_same_rules() {
     let f = Fixture::new(&[(
         "rec/a.toml",
@@ -507,52 +431,4 @@ fn a_producer_source_joins_through_the_same_rules() {
     assert!(o.errors.is_empty());
 }
 
-#[test]
-fn big_sources_leave_memory_and_come_back_from_their_copy() {
-    let f = Fixture::new(&[
-        (
-            "rec/big.hosts",
-            "10.0.0.1 one.blob.core.windows.net\n10.0.0.2 two.blob.core.windows.net\n",
-        ),
-        ("rec/small.hosts", "10.0.0.3 three.blob.core.windows.net\n"),
-    ]);
-    let cfg = f.config(THREE_ZONES);
-    let mut set = SourceSet::new(Some(StateDir::at(f.path("state"))), true);
-    set.set_cache_limit(0);
-    f.build(&mut set, &cfg);
-    set.persist();
-    // Both dropped (no entry may stay), counted all the same.
-    let st = set.status();
-    assert_eq!((st[0].entries, st[1].entries), (2, 1));
-    assert!(set.sources.values().all(|s| s.current.is_none()));
-    // The next reload reads them again; an edit of one applies.
-    f.write("rec/small.hosts", "10.0.0.33 three.blob.core.windows.net\n");
-    let o = f.build(&mut set, &cfg);
-    assert_eq!(a(&o, "one.privatelink.blob.core.windows.net"), ["10.0.0.1"]);
-    assert_eq!(
-        a(&o, "three.privatelink.blob.core.windows.net"),
-        ["10.0.0.33"]
-    );
-    set.persist();
-    // A dropped file that breaks serves its copy.
-    f.write(
-        "rec/big.hosts",
-        "10.0.0.1 one.blob.core.windows.net\nbroken\n",
-    );
-    let o = f.build(&mut set, &cfg);
-    assert_eq!(o.errors, ["rec/big.hosts:2: invalid IP address \"broken\""]);
-    assert_eq!(a(&o, "two.privatelink.blob.core.windows.net"), ["10.0.0.2"]);
-    assert_eq!(set.status()[0].entries, 2);
-    // Held (being written) and dropped: its copy serves.
-    set.persist();
-    f.write("rec/big.hosts", "10.0.0.9 nine.blob.core.windows.net\n");
-    set.refresh_files(&cfg, &[f.path("rec/big.hosts")]);
-    let built = set.build(&cfg);
-    assert!(
-        built
-            .records
-            .table
-            .get(&name("two.privatelink.blob.core.windows.net"))
-            .is_some()
-    );
-}
+mod state;
