@@ -136,6 +136,7 @@ impl Loader {
                 self.good_text = text.ok();
                 let ns = self.state.namespace(CONFIG_NAMESPACE);
                 self.kept_config_digest = ns.read(&key).ok().flatten().map(|b| digest(&b));
+                self.sources = SourceSet::new(Some(self.state.clone()), self.persist);
                 Ok((cfg, None))
             }
             Err(diags) => {
@@ -155,19 +156,22 @@ impl Loader {
                 self.kept_config_digest = Some(digest(&kept));
                 self.config_kept = ns.path(&key);
                 self.state = StateDir::resolve(cfg.state_dir.as_deref());
+                self.sources = SourceSet::new(Some(self.state.clone()), self.persist);
                 Ok((cfg, Some(diags)))
             }
         }
     }
 
     /// The second half of [`start`](Self::start): every source, the first
-    /// snapshot.
+    /// snapshot. Between the two, producers that keep their own state
+    /// (Azure sync, secondary zones) can hand in what they kept through
+    /// `sources_mut().submit(.., from_state: true)`, so the first snapshot
+    /// already serves it.
     pub fn first_build(
         &mut self,
         config: Config,
         config_error: Option<Diagnostics>,
     ) -> (Snapshot, Report) {
-        self.sources = SourceSet::new(Some(self.state.clone()), self.persist);
         let mut report = Report {
             config_error,
             ..Report::default()

@@ -270,4 +270,38 @@ mod tests {
             assert!(state.report().valid());
         });
     }
+
+    /// A producer's kept state is in the first snapshot: submitted between
+    /// `Loader::open` and `first_build`.
+    #[test]
+    fn kept_producer_contents_are_in_the_first_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("pldns.toml");
+        std::fs::write(
+            &cfg,
+            "[server]\nstate_dir = \"state\"\n[[zone]]\nname = \"privatelink.blob.core.windows.net\"\nrecords = []\non_miss = \"nxdomain\"\n",
+        )
+        .unwrap();
+        let mut loader = Loader::new(&cfg, true);
+        let (config, error) = loader.open().unwrap();
+        assert_eq!(loader.state_dir().root(), dir.path().join("state"));
+        loader.sources_mut().submit(
+            SourceId::Secondary("privatelink.blob.core.windows.net".into()),
+            Contents::new(vec![Entry {
+                name: Name::from_text("kept.privatelink.blob.core.windows.net").unwrap(),
+                data: EntryData::A("10.9.9.9".parse().unwrap()),
+                ttl: None,
+                line: 1,
+            }]),
+            true,
+        );
+        let (snap, report) = loader.first_build(config, error);
+        assert!(report.valid());
+        assert!(report.sources[0].from_state);
+        let state = State::new(loader, snap, report);
+        assert_eq!(
+            a(&state, "kept.privatelink.blob.core.windows.net"),
+            ["10.9.9.9"]
+        );
+    }
 }
