@@ -103,22 +103,6 @@ impl Name {
         std::str::from_utf8(&self.0[1..1 + len]).unwrap_or("")
     }
 
-    /// Replaces the `old` suffix of this name with `new`:
-    /// `acct.blob.core.windows.net` with `blob.core.windows.net` ->
-    /// `privatelink.blob.core.windows.net` gives
-    /// `acct.privatelink.blob.core.windows.net`.
-    pub fn rebase(&self, old: &Name, new: &Name) -> Result<Name, NameError> {
-        debug_assert!(self.is_in(old));
-        let head = &self.0[..self.0.len() - old.0.len()];
-        let mut wire = Vec::with_capacity(head.len() + new.0.len());
-        wire.extend_from_slice(head);
-        wire.extend_from_slice(&new.0);
-        if wire.len() > MAX_WIRE_LEN {
-            return Err(NameError::TooLong(self.to_string()));
-        }
-        Ok(Name(wire.into_boxed_slice()))
-    }
-
     /// The public twin of a Private Link zone: its name without the leading
     /// `privatelink` label (`privatelink.blob.core.windows.net` ->
     /// `blob.core.windows.net`). `None` for other zones.
@@ -259,16 +243,5 @@ mod tests {
         assert!(!zone.is_in(&name));
         assert_eq!(name.parent().unwrap(), zone);
         assert_eq!(name.suffixes().count(), 7);
-    }
-
-    #[test]
-    fn rebase_maps_public_into_privatelink() {
-        let public = Name::from_text("blob.core.windows.net").unwrap();
-        let private = Name::from_text("privatelink.blob.core.windows.net").unwrap();
-        let acct = Name::from_text("acct.blob.core.windows.net").unwrap();
-        assert_eq!(
-            acct.rebase(&public, &private).unwrap().to_string(),
-            "acct.privatelink.blob.core.windows.net"
-        );
     }
 }

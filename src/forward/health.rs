@@ -3,10 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-/// A server that failed is tried after the healthy ones until this long
-/// after its last failure (doubling per consecutive failure, from 1 s),
-/// then it is probed again in its normal place: never skipped for good.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A server that failed is tried after the healthy ones for a while after
+/// its last failure: 1 s, doubling per consecutive failure up to
+/// `2^MAX_BACKOFF_DOUBLINGS` s (16 s); then it is probed again in its normal
+/// place, so it is never skipped for good.
+const MAX_BACKOFF_DOUBLINGS: u32 = 4;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Health {
@@ -44,12 +45,12 @@ impl Health {
         let Some(last) = self.last_failure else {
             return false;
         };
-        if self.consecutive_failures == 0 {
+        // Zero after a success: the last failure no longer counts.
+        let Some(doublings) = self.consecutive_failures.checked_sub(1) else {
             return false;
-        }
-        let backoff =
-            Duration::from_secs(1u64 << self.consecutive_failures.min(5).saturating_sub(1));
-        now.saturating_duration_since(last) < backoff.min(MAX_BACKOFF)
+        };
+        let backoff = Duration::from_secs(1 << doublings.min(MAX_BACKOFF_DOUBLINGS));
+        now.saturating_duration_since(last) < backoff
     }
 
     pub fn record(&mut self, verdict: Verdict, now: Instant) {

@@ -22,7 +22,7 @@ use thiserror::Error;
 use tokio::sync::oneshot;
 use tracing::debug;
 
-pub use health::{Health, MAX_BACKOFF, Verdict};
+pub use health::{Health, Verdict};
 pub use reply::{Discard, DiscardCounts, Discards, PLAIN_PAYLOAD, UPSTREAM_PAYLOAD};
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]

@@ -68,10 +68,13 @@ fn down_for_a_backoff_that_doubles_and_is_capped() {
     assert!(h.is_down(now + Duration::from_millis(3900)));
     assert!(!h.is_down(now + Duration::from_millis(4100)));
     h.consecutive_failures = 50;
+    assert!(h.is_down(now + Duration::from_millis(15_900)));
     assert!(
-        !h.is_down(now + Duration::from_secs(31)),
-        "never longer than 30 s"
+        !h.is_down(now + Duration::from_millis(16_100)),
+        "never longer than 16 s"
     );
+    h.consecutive_failures = 0;
+    assert!(!h.is_down(now), "a success clears the back-off");
 }
 
 #[test]
