@@ -1,6 +1,7 @@
 //! The resolution core without sockets: `resolve()` on query bytes against
 //! tables of 1k, 100k and 1M records, the cache-hit path, public-name
-//! synthesis, and the splice of a forwarded answer. A counting global
+//! synthesis, the hand-over of a query to forward (its continuation), and
+//! the splice of a forwarded answer completed from the table. A counting global
 //! allocator reports heap allocations per query next to criterion's times.
 //!
 //!   cargo bench --bench core
@@ -9,6 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -17,10 +19,12 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::{A, CNAME};
 use hickory_proto::rr::{Name as HName, RData, Record};
 use pldns::cache::Cache;
+use pldns::chain::{self, Start};
 use pldns::name::Name;
 use pldns::records::Records;
 use pldns::resolve::{Transport, resolve};
 use pldns::snapshot::Snapshot;
+use pldns::splice::Spliced;
 use pldns::table::{Data, TableBuilder};
 use pldns::wire::{Rcode, ResponseWriter, parse_query};
 
@@ -45,12 +49,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-static METRICS: std::sync::LazyLock<pldns::metrics::Metrics> =
+static STATS: std::sync::LazyLock<pldns::stats::Stats> =
     std::sync::LazyLock::new(Default::default);
 
 const ZONE: &str = "privatelink.blob.core.windows.net";
 
-fn snapshot(n: usize) -> Snapshot {
+fn snapshot(n: usize) -> Arc<Snapshot> {
     let cfg = pldns::config::parse(
         Path::new("/bench/pldns.toml"),
         &format!(
@@ -75,14 +79,14 @@ fn snapshot(n: usize) -> Snapshot {
     b.insert(alias.wire(), 0, Data::Cname(target.wire()), 300, (0, 1))
         .unwrap();
     let apex = cfg.zones[0].name.wire().len();
-    Snapshot::build(
+    Arc::new(Snapshot::build(
         cfg,
         Records {
             table: b.finish(&[apex]),
             files: vec![],
         },
         None,
-    )
+    ))
 }
 
 fn query(name: &str, qtype: u16) -> Vec<u8> {
@@ -114,7 +118,7 @@ fn allocs_per_call(mut f: impl FnMut()) -> f64 {
 fn bench_case(
     c: &mut Criterion,
     id: &str,
-    snap: &Snapshot,
+    snap: &Arc<Snapshot>,
     cache: Option<&Cache>,
     packet: &[u8],
     expect: &str,
@@ -124,7 +128,7 @@ fn bench_case(
     let first = resolve(
         snap,
         cache,
-        &METRICS,
+        &STATS,
         packet,
         client,
         Transport::Udp,
@@ -135,7 +139,7 @@ fn bench_case(
         black_box(resolve(
             snap,
             cache,
-            &METRICS,
+            &STATS,
             black_box(packet),
             client,
             Transport::Udp,
@@ -151,7 +155,7 @@ fn bench_case(
             black_box(resolve(
                 snap,
                 cache,
-                &METRICS,
+                &STATS,
                 black_box(packet),
                 client,
                 Transport::Udp,
@@ -280,9 +284,12 @@ fn core(c: &mut Criterion) {
     let asked = parsed.qname.wire().to_vec();
     let mut run = || {
         let mut w = ResponseWriter::new(&mut out, &parsed, Rcode::NoError, false);
-        black_box(pldns::splice::splice(
-            &snap, &parsed, &mut w, &asked, &reply, None,
-        ));
+        let cut = pldns::splice::splice(&snap, parsed.qtype, &mut w, &asked, &reply);
+        let Spliced::Cut { zone, name } = cut else {
+            panic!("no cut: {cut:?}");
+        };
+        let start = Start::Cut { zone, name };
+        black_box(chain::follow(&snap, &parsed, start, &mut w, &STATS.misses));
     };
     let allocs = allocs_per_call(&mut run);
     println!("splice_forwarded_chain: {allocs:.2} allocations/answer");

@@ -1,6 +1,7 @@
 //! Which way a name goes: answered from a zone with records, synthesised
 //! from the table through its public twin, or forwarded (to a zone's
-//! forwarders or to `[upstream]`). Longest zone match wins.
+//! forwarders or to `[upstream]`). Longest match wins; the rule itself is
+//! [`crate::zonemap`], shared with the record loader.
 
 use crate::snapshot::Snapshot;
 use crate::wire::NameBuf;
@@ -18,23 +19,19 @@ pub enum Route {
 }
 
 pub fn classify(snap: &Snapshot, qname: &[u8]) -> Route {
-    let zone = snap.zone_of(qname);
-    if let Some(zi) = zone
-        && snap.zones[zi].local.is_some()
+    let located = snap.route(qname);
+    if let Some(twin) = located.twin
+        && snap
+            .node(twin.name.wire())
+            .is_some_and(|n| !n.is_empty_non_terminal())
     {
-        return Route::Local(zi);
+        return Route::Twin {
+            zone: twin.zone,
+            mapped: twin.name,
+        };
     }
-    if let Some((zone, mapped)) = twin_in_table(snap, qname) {
-        return Route::Twin { zone, mapped };
+    match located.zone {
+        Some(zi) if snap.zones[zi].local.is_some() => Route::Local(zi),
+        zone => Route::Forward(zone),
     }
-    Route::Forward(zone)
-}
-
-/// The privatelink name of a public name, when the table holds data for it.
-pub fn twin_in_table(snap: &Snapshot, name: &[u8]) -> Option<(usize, NameBuf)> {
-    let (zi, twin_len) = snap.twin_of(name)?;
-    let head = &name[..name.len() - twin_len];
-    let mapped = NameBuf::concat(head, snap.zones[zi].name.wire())?;
-    let node = snap.node(mapped.wire())?;
-    (!node.is_empty_non_terminal()).then_some((zi, mapped))
 }

@@ -1,12 +1,19 @@
 //! pldns: a DNS forwarder that answers the Azure Private Link zones from a
 //! record table it reloads while running, and forwards everything else.
 //!
-//! A query travels: [`server`] (receive) -> [`resolve`] (ACL, sanity rules)
-//! -> [`classify`] (which zone) -> [`local`] (answer from the
-//! [`snapshot`]) or forwarding -> send. [`config`] and [`records`] read
-//! files, [`sources`] keeps every record source's last good contents and
-//! builds the table, [`load`] turns it all into a [`snapshot::Snapshot`]
-//! (keeping copies in the [`statedir`]); [`state`] holds the current one.
+//! A query travels: [`server`] (receive, and act on the outcome) ->
+//! [`resolve`] (ACL, the rules on the question) -> [`classify`] (which zone,
+//! by [`zonemap`]) -> [`chain`] through [`local`] (answers from the
+//! [`snapshot`]) or the [`cache`] -> [`forward`] -> [`splice`] -> [`chain`]
+//! again -> send. The query path counts into [`stats`] and [`missing`];
+//! [`metrics`] reads them. [`config`] and [`records`] read files,
+//! [`sources`] keeps every record source's last good contents and builds the
+//! table, [`load`] turns it all into a [`snapshot::Snapshot`] (keeping copies
+//! in the [`statedir`]); [`state`] holds the current one.
+//!
+//! The query core (wire, name, table, soa, zonemap, snapshot, classify,
+//! local, chain, splice, cache, forward, stats, missing, resolve) imports
+//! nothing that imports it back: `tests/layout.rs` checks that.
 
 // Unsafe code is confined to `server::mmsg` (batched UDP system calls)
 // and `sys` (thread priority).
@@ -18,6 +25,7 @@
 pub mod access;
 pub mod azure;
 pub mod cache;
+pub mod chain;
 pub mod classify;
 pub mod config;
 pub mod convert;
@@ -26,6 +34,7 @@ pub mod forward;
 pub mod load;
 pub mod local;
 pub mod metrics;
+pub mod missing;
 pub mod name;
 pub mod records;
 pub mod reload;
@@ -33,10 +42,12 @@ pub mod resolve;
 pub mod rrl;
 pub mod server;
 pub mod snapshot;
+pub mod soa;
 pub mod sources;
 pub mod splice;
 pub mod state;
 pub mod statedir;
+pub mod stats;
 pub mod status;
 pub mod summary;
 pub mod sync;
@@ -44,6 +55,7 @@ pub mod sys;
 pub mod table;
 pub mod wire;
 pub mod xfr;
+pub mod zonemap;
 
 use std::path::Path;
 

@@ -405,6 +405,7 @@ fn serve(config: PathBuf) -> ExitCode {
         }
         let metrics_addr = snap.config.metrics;
         let state = Arc::new(State::new(loader, snap, rep));
+        tokio::spawn(pldns::metrics::missing::run(state.clone()));
         if let Some(addr) = metrics_addr {
             match pldns::metrics::serve(addr, state.clone()).await {
                 Ok(task) => {

@@ -1,292 +1,187 @@
-//! The resolution core: query bytes, client address and one snapshot in,
-//! answer bytes (or a forwarding job) out. No sockets here, so the front ends
-//! and the benches drive the same function.
+//! The resolution core: query bytes, client address and one snapshot in, an
+//! [`Outcome`] out: the answer bytes, nothing, or a [`Pending`] forwarded
+//! query that [`Pending::resume`] finishes. No sockets here, so the front
+//! ends and the benches drive the same functions.
 //!
-//! Order of the steps: parse -> ACL -> sanity rules -> classify -> answer
-//! locally or hand over to forwarding.
+//! The steps, in order, each in one place: parse -> ACL -> (response rate
+//! limiting belongs right after the ACL) -> [`screen`] the question ->
+//! classify -> the table ([`chain`]) or the cache -> forward -> splice ->
+//! the table again where the chain enters it -> cache. A forwarded query is
+//! parsed, classified and answered from the table once: what `resolve` wrote
+//! travels in the `Pending`, and the forwarding step appends to it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cache::{Cache, Depends};
+use crate::chain::{self, End, Hop, Start};
 use crate::classify::{Route, classify};
-use crate::forward::{Forwarder, Question};
-use crate::local::{self, Outcome, Start};
-use crate::metrics::{Metrics, Source};
+use crate::forward::{self, Forwarder};
+use crate::name::MAX_WIRE_LEN;
 use crate::snapshot::Snapshot;
 use crate::splice::{Spliced, splice};
+use crate::stats::Stats;
 use crate::wire::{
-    self, CLASS_IN, Malformed, NameBuf, Query, Rcode, ResponseWriter, error_reply, parse_query,
-    rtype, udp_limit,
+    self, CLASS_IN, Edns, HEADER_LEN, Malformed, NameBuf, Query, Rcode, ResponseWriter, Suspended,
+    error_reply, parse_query, rtype, udp_limit,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
-
-impl Transport {
-    /// The largest answer `q` may get: its UDP payload size (RFC 6891), or
-    /// a whole TCP message.
-    pub fn limit(self, q: &Query<'_>, snap: &Snapshot) -> usize {
-        match self {
-            Transport::Udp => udp_limit(q.edns, snap.config.edns_udp_size),
-            Transport::Tcp => u16::MAX as usize,
-        }
-    }
-}
+pub use crate::stats::{Source, Transport};
 
 /// What the front end does with a packet.
 #[derive(Debug)]
-pub enum Action {
+pub enum Outcome {
     /// `out` holds the reply.
     Reply(Source),
     /// Send nothing.
     Drop,
-    /// The answer needs a forwarder: hand the packet and this snapshot to
-    /// [`complete`], which replays the local part and forwards the rest.
-    Forward,
+    /// The answer needs a forwarder: hand this to [`Pending::resume`] (or,
+    /// when it cannot be forwarded now, answer [`Pending::fail`]).
+    Forward(Box<Pending>),
 }
 
-/// Answers one packet. `out` is cleared and reused. Answers that need a
-/// forwarder come from `cache` when it has them, else as `Action::Forward`.
+/// The largest answer `q` may get: its UDP payload size (RFC 6891), or a
+/// whole TCP message.
+pub fn limit(transport: Transport, q: &Query<'_>, snap: &Snapshot) -> usize {
+    match transport {
+        Transport::Udp => udp_limit(q.edns, snap.config.edns_udp_size),
+        Transport::Tcp => u16::MAX as usize,
+    }
+}
+
+/// Answers one packet from the table or the cache, or hands it over for
+/// forwarding. `out` is cleared and reused. Local answers and cache hits
+/// allocate nothing.
 pub fn resolve(
-    snap: &Snapshot,
+    snap: &Arc<Snapshot>,
     cache: Option<&Cache>,
-    metrics: &Metrics,
+    stats: &Stats,
     packet: &[u8],
     client: IpAddr,
     transport: Transport,
     out: &mut Vec<u8>,
-) -> Action {
+) -> Outcome {
     let q = match parse_query(packet) {
         Ok(q) => q,
-        Err(Malformed::Drop) => return Action::Drop,
-        Err(_) if !snap.is_allowed(client) => {
-            error_reply(out, packet, Rcode::Refused);
-            return Action::Reply(Source::Own);
-        }
-        Err(Malformed::FormErr) => {
-            error_reply(out, packet, Rcode::FormErr);
-            return Action::Reply(Source::Own);
-        }
-        Err(Malformed::NotImp) => {
-            error_reply(out, packet, Rcode::NotImp);
-            return Action::Reply(Source::Own);
+        Err(Malformed::Drop) => return Outcome::Drop,
+        Err(malformed) => {
+            let rcode = match malformed {
+                _ if !snap.is_allowed(client) => Rcode::Refused,
+                Malformed::NotImp => Rcode::NotImp,
+                _ => Rcode::FormErr,
+            };
+            error_reply(out, packet, rcode);
+            return Outcome::Reply(Source::Own);
         }
     };
-    let limit = transport.limit(&q, snap);
+    let limit = limit(transport, &q, snap);
     let ours = snap.config.edns_udp_size;
-    let finish = |w: ResponseWriter<'_>, rcode| w.finish(q.edns, ours, limit, rcode);
+    let own = |out: &mut Vec<u8>, rcode| {
+        ResponseWriter::new(out, &q, rcode, false).finish(q.edns, ours, limit, rcode);
+        Outcome::Reply(Source::Own)
+    };
 
     if !snap.is_allowed(client) {
-        finish(
-            ResponseWriter::new(out, &q, Rcode::Refused, false),
-            Rcode::Refused,
-        );
-        return Action::Reply(Source::Own);
+        return own(out, Rcode::Refused);
     }
-    if let Some(rcode) = refusal(&q) {
-        finish(ResponseWriter::new(out, &q, rcode, false), rcode);
-        return Action::Reply(Source::Own);
+    // Response rate limiting goes here: the client is allowed, and nothing
+    // has been spent on its query yet.
+    if let Some(rcode) = screen(&q) {
+        return own(out, rcode);
     }
 
     let start = match classify(snap, q.qname.wire()) {
         Route::Local(zone) => Start::Local(zone),
         Route::Twin { zone, mapped } => Start::Twin { zone, mapped },
-        Route::Forward(_) => {
-            if cached(snap, cache, metrics, &q, limit, out) {
-                return Action::Reply(Source::Cached);
-            }
-            out.clear();
-            return Action::Forward;
+        Route::Forward(zone) => {
+            let hop = Hop {
+                name: q.qname.clone(),
+                zone,
+            };
+            return forward(snap, cache, stats, &q, limit, hop, None, out);
         }
     };
     let mut w = ResponseWriter::new(out, &q, Rcode::NoError, false);
-    match local::answer(snap, &q, start, &mut w, Some(metrics)) {
-        Outcome::Done(Rcode::ServFail) => {
-            // A CNAME loop in the table: say nothing rather than half a chain.
-            finish(
-                ResponseWriter::new(out, &q, Rcode::ServFail, false),
-                Rcode::ServFail,
-            );
-        }
-        Outcome::Done(rcode) => {
+    match chain::follow(snap, &q, start, &mut w, &stats.misses) {
+        // A CNAME loop in the table: say nothing rather than half a chain.
+        End::Done(Rcode::ServFail) => own(out, Rcode::ServFail),
+        End::Done(rcode) => {
             w.set_rcode(rcode);
-            finish(w, rcode);
+            w.finish(q.edns, ours, limit, rcode);
+            Outcome::Reply(Source::Local)
         }
-        Outcome::Forward { .. } => {
-            if cached(snap, cache, metrics, &q, limit, out) {
-                return Action::Reply(Source::Cached);
-            }
-            return Action::Forward;
+        End::Forward(hop) => {
+            let table_part = w.suspend();
+            forward(snap, cache, stats, &q, limit, hop, Some(table_part), out)
         }
     }
-    Action::Reply(Source::Local)
 }
 
-fn cached(
-    snap: &Snapshot,
+/// A query whose answer needs a forwarder: from the cache when it has it;
+/// REFUSED when the client asked for no recursion; else a [`Pending`]
+/// holding what the table wrote so far (`table_part`, in `out`).
+#[allow(clippy::too_many_arguments)]
+fn forward(
+    snap: &Arc<Snapshot>,
     cache: Option<&Cache>,
-    metrics: &Metrics,
+    stats: &Stats,
     q: &Query<'_>,
     limit: usize,
+    hop: Hop,
+    table_part: Option<Suspended>,
     out: &mut Vec<u8>,
-) -> bool {
-    let Some(c) = cache else { return false };
-    let hit = c.answer(
-        q,
-        snap.generations(),
-        Instant::now(),
-        (snap.config.edns_udp_size, limit),
-        out,
-    );
-    metrics.cache(hit);
-    hit
-}
-
-/// How many times one client query may go upstream: the name itself, then
-/// names where chains left the table (on_miss = "forward").
-const MAX_FORWARDS: usize = 4;
-
-/// Finishes a query that [`resolve`] handed over as `Action::Forward`:
-/// replays its local part on the same snapshot, asks the forwarders, splices
-/// their answer into the zones with records, caches the result and returns
-/// the reply for this client.
-pub async fn complete(
-    snap: &Snapshot,
-    forwarder: &Forwarder,
-    cache: Option<&Cache>,
-    metrics: &Metrics,
-    packet: &[u8],
-    transport: Transport,
-) -> Completed {
-    let mut out = Vec::with_capacity(512);
-    let own = |reply| Completed {
-        reply,
-        source: Source::Own,
-        upstream: None,
-    };
-    let Ok(q) = parse_query(packet) else {
-        error_reply(&mut out, packet, Rcode::FormErr);
-        return own(out);
-    };
-    let limit = transport.limit(&q, snap);
-    let ours = snap.config.edns_udp_size;
-    let timeout = snap.config.timeout;
-    fn question<'n>(name: &'n NameBuf, q: &Query<'_>) -> Question<'n> {
-        Question {
-            name: name.wire(),
-            qtype: q.qtype,
-            dnssec_ok: q.edns.is_some_and(|e| e.dnssec_ok),
-            checking_disabled: q.cd,
+) -> Outcome {
+    // A miss leaves `out` as it was: the table's part is still there.
+    if let Some(c) = cache {
+        let seal = (snap.config.edns_udp_size, limit);
+        let hit = c.answer(q, snap.generations(), Instant::now(), seal, out);
+        stats.cache(hit);
+        if hit {
+            return Outcome::Reply(Source::Cached);
         }
     }
-
-    let mut w = ResponseWriter::new(&mut out, &q, Rcode::NoError, false);
-    // Replayed, not counted again: `resolve` reported its misses already.
-    let replay = |start, w: &mut ResponseWriter<'_>| match local::answer(snap, &q, start, w, None) {
-        Outcome::Forward { name, zone } => Some((name, zone)),
-        Outcome::Done(_) => None,
-    };
-    let first = match classify(snap, q.qname.wire()) {
-        Route::Local(zone) => replay(Start::Local(zone), &mut w).map(|(n, z)| (n, z, true)),
-        Route::Twin { zone, mapped } => {
-            replay(Start::Twin { zone, mapped }, &mut w).map(|(n, z)| (n, z, true))
-        }
-        Route::Forward(zone) => Some((q.qname.clone(), zone, false)),
-    };
-    let Some((mut name, mut zone, mut touched)) = first else {
-        // The same snapshot gives the same local answer; finish it as is.
-        w.finish(q.edns, ours, limit, Rcode::NoError);
-        return Completed {
-            reply: out,
-            source: Source::Local,
-            upstream: None,
-        };
-    };
-    // Upstream data for a name inside a zone with records is relayed but
-    // never cached: the table may gain that name at any moment.
-    let mut cacheable = true;
-    let mut upstream = None;
-    let deadline = Instant::now() + snap.config.query_timeout;
-    for _ in 0..MAX_FORWARDS {
-        cacheable &= snap.local_zone_of(name.wire()).is_none();
-        let reply = match forwarder
-            .query(
-                snap.forwarders(zone),
-                question(&name, &q),
-                timeout,
-                deadline,
-            )
-            .await
-        {
-            Ok((reply, server)) => {
-                upstream = Some(server);
-                reply
-            }
-            Err(_) => break,
-        };
-        match splice(snap, &q, &mut w, name.wire(), &reply, Some(metrics)) {
-            Spliced::Done {
-                rcode,
-                cut,
-                authentic,
-            } => {
-                touched |= cut;
-                w.set_rcode(rcode);
-                w.set_flags(authentic && !touched);
-                let body = w.finish_body();
-                if cacheable && let Some(cache) = cache {
-                    let depends = if touched {
-                        Depends::Table
-                    } else {
-                        Depends::Routing
-                    };
-                    let generation = Cache::generation_for(depends, snap.generations());
-                    cache.store(&q, body, rcode, generation, Instant::now());
-                }
-                wire::seal(body, q.edns, ours, limit, rcode);
-                let source = if touched {
-                    Source::Spliced
-                } else {
-                    Source::Forwarded
-                };
-                return Completed {
-                    reply: out,
-                    source,
-                    upstream,
-                };
-            }
-            Spliced::Forward {
-                name: next,
-                zone: next_zone,
-            } => {
-                name = next;
-                zone = next_zone;
-                touched = true;
-            }
-        }
+    if !q.rd {
+        // RD=0 asks for no recursion: what the table and the cache cannot
+        // answer is refused, as Unbound does (RFC 1034 §4.3.1 leaves it to
+        // the server whether it recurses).
+        ResponseWriter::new(out, q, Rcode::Refused, false).finish(
+            q.edns,
+            snap.config.edns_udp_size,
+            limit,
+            Rcode::Refused,
+        );
+        return Outcome::Reply(Source::Own);
     }
-    let mut out = Vec::with_capacity(128);
-    servfail(snap, packet, transport, &mut out);
-    Completed {
-        upstream,
-        ..own(out)
-    }
+    let (draft, writer, touched) = match table_part {
+        Some(writer) => (out.clone(), writer, true),
+        None => {
+            let mut draft = Vec::with_capacity(512);
+            let writer = ResponseWriter::new(&mut draft, q, Rcode::NoError, false).suspend();
+            (draft, writer, false)
+        }
+    };
+    Outcome::Forward(Box::new(Pending {
+        snap: Arc::clone(snap),
+        question: Question::of(q),
+        limit,
+        hop,
+        draft,
+        writer,
+        touched,
+    }))
 }
 
-/// A finished forwarded query.
-pub struct Completed {
-    pub reply: Vec<u8>,
-    pub source: Source,
-    /// The forwarder whose answer it carries (the last one asked).
-    pub upstream: Option<std::net::SocketAddr>,
-}
-
-/// Queries answered with an error before any lookup.
-fn refusal(q: &Query<'_>) -> Option<Rcode> {
+/// Error answers decided by the question alone, before any lookup: the one
+/// place where special query types are routed (zone transfers, when the
+/// daemon offers them, start here).
+fn screen(q: &Query<'_>) -> Option<Rcode> {
+    const TKEY: u16 = 249;
+    const TSIG: u16 = 250;
+    const IXFR: u16 = 251;
+    const AXFR: u16 = 252;
+    const MAILB: u16 = 253;
+    const MAILA: u16 = 254;
     if let Some(e) = q.edns
         && e.version > 0
     {
@@ -297,26 +192,228 @@ fn refusal(q: &Query<'_>) -> Option<Rcode> {
         return Some(Rcode::Refused);
     }
     match q.qtype {
-        // Zone transfers are not offered; OPT is not a question.
-        251 | 252 => Some(Rcode::Refused),
-        rtype::OPT => Some(Rcode::FormErr),
+        // RFC 6895 §3.1: OPT, TSIG and TKEY are meta-types that describe a
+        // message, not data one can ask for; type 0 is reserved.
+        0 | rtype::OPT | TKEY | TSIG => Some(Rcode::FormErr),
+        // Obsolete mail QTYPEs (RFC 1035 §3.2.3) that nothing serves.
+        MAILB | MAILA => Some(Rcode::NotImp),
+        // Zone transfers are not offered (yet): refused, over UDP and TCP.
+        IXFR | AXFR => Some(Rcode::Refused),
         _ => None,
     }
 }
 
-/// SERVFAIL for `packet` (a query that parsed before), for when forwarding
-/// fails or is not possible.
-pub fn servfail(snap: &Snapshot, packet: &[u8], transport: Transport, out: &mut Vec<u8>) {
-    match wire::parse_query(packet) {
-        Ok(q) => {
-            let limit = transport.limit(&q, snap);
-            ResponseWriter::new(out, &q, Rcode::ServFail, false).finish(
-                q.edns,
-                snap.config.edns_udp_size,
-                limit,
-                Rcode::ServFail,
-            );
+/// How many times one client query may go upstream: the name itself, then
+/// names where chains left the table.
+const MAX_FORWARDS: usize = 4;
+
+/// A query's question, owned: what a forwarded query carries across the wait
+/// for upstream instead of the packet.
+struct Question {
+    /// The header and question as the client sent them (case kept, for
+    /// clients that use 0x20 randomisation).
+    echo: [u8; HEADER_LEN + MAX_WIRE_LEN + 4],
+    echo_len: usize,
+    id: u16,
+    rd: bool,
+    cd: bool,
+    qname: NameBuf,
+    qtype: u16,
+    qclass: u16,
+    edns: Option<Edns>,
+}
+
+impl Question {
+    fn of(q: &Query<'_>) -> Question {
+        let mut echo = [0; HEADER_LEN + MAX_WIRE_LEN + 4];
+        let sent = &q.packet[..q.question_end.min(q.packet.len()).min(echo.len())];
+        echo[..sent.len()].copy_from_slice(sent);
+        Question {
+            echo,
+            echo_len: sent.len(),
+            id: q.id,
+            rd: q.rd,
+            cd: q.cd,
+            qname: q.qname.clone(),
+            qtype: q.qtype,
+            qclass: q.qclass,
+            edns: q.edns,
         }
-        Err(_) => error_reply(out, packet, Rcode::ServFail),
     }
+
+    /// The query again, as the writer and the cache take it: its `packet`
+    /// is the header and question only.
+    fn query(&self) -> Query<'_> {
+        Query {
+            packet: &self.echo[..self.echo_len],
+            id: self.id,
+            rd: self.rd,
+            cd: self.cd,
+            qname: self.qname.clone(),
+            qtype: self.qtype,
+            qclass: self.qclass,
+            question_end: self.echo_len,
+            edns: self.edns,
+        }
+    }
+}
+
+/// A query on its way to a forwarder: the continuation of [`resolve`].
+pub struct Pending {
+    /// The snapshot `resolve` used: one view to the end (zone indexes in
+    /// `hop` refer to it).
+    snap: Arc<Snapshot>,
+    question: Question,
+    /// The client's answer size limit.
+    limit: usize,
+    /// What to ask next.
+    hop: Hop,
+    /// The answer so far: header, question, and what the table wrote before
+    /// the chain left it.
+    draft: Vec<u8>,
+    writer: Suspended,
+    /// The table wrote part of the answer: it is counted as spliced and
+    /// cached only while the table is unchanged.
+    touched: bool,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("qname", &self.question.qname)
+            .field("qtype", &self.question.qtype)
+            .field("hop", &self.hop)
+            .field("touched", &self.touched)
+            .finish()
+    }
+}
+
+/// A finished forwarded query.
+pub struct Completed {
+    pub reply: Vec<u8>,
+    pub source: Source,
+    /// The forwarder whose answer it carries (the last one asked).
+    pub upstream: Option<SocketAddr>,
+}
+
+impl Pending {
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snap
+    }
+
+    /// What to ask next: the name and the zone whose forwarders answer it.
+    pub fn hop(&self) -> &Hop {
+        &self.hop
+    }
+
+    /// SERVFAIL for this query, in `out`, for when it cannot be forwarded
+    /// (too many forwards in flight).
+    pub fn fail(&self, out: &mut Vec<u8>) {
+        let ours = self.snap.config.edns_udp_size;
+        servfail(&self.question.query(), ours, self.limit, out);
+    }
+
+    /// Asks the forwarders, splices their answer into the zones with
+    /// records, follows the chain on through the table (and upstream again
+    /// where it leaves it), caches the result and returns this client's
+    /// reply.
+    pub async fn resume(
+        self: Box<Self>,
+        forwarder: &Forwarder,
+        cache: Option<&Cache>,
+        stats: &Stats,
+    ) -> Completed {
+        let Pending {
+            snap,
+            question,
+            limit,
+            mut hop,
+            mut draft,
+            writer,
+            mut touched,
+        } = *self;
+        let q = question.query();
+        let ours = snap.config.edns_udp_size;
+        // Upstream data for a name inside a zone with records is relayed but
+        // never cached: the table may gain that name at any moment.
+        let mut cacheable = true;
+        let mut upstream = None;
+        let mut w = ResponseWriter::resume(&mut draft, writer);
+        // One deadline for the whole client query, however many hops and
+        // forwarders it takes: no try starts after it.
+        let deadline = Instant::now() + snap.config.query_timeout;
+        for _ in 0..MAX_FORWARDS {
+            cacheable &= snap.local_zone_of(hop.name.wire()).is_none();
+            let ask = forward::Question {
+                name: hop.name.wire(),
+                qtype: q.qtype,
+                dnssec_ok: q.edns.is_some_and(|e| e.dnssec_ok),
+                checking_disabled: q.cd,
+            };
+            let servers = snap.forwarders(hop.zone);
+            let timeout = snap.config.timeout;
+            let reply = match forwarder.query(servers, ask, timeout, deadline).await {
+                Ok((reply, server)) => {
+                    upstream = Some(server);
+                    reply
+                }
+                Err(_) => break,
+            };
+            let end = match splice(&snap, q.qtype, &mut w, hop.name.wire(), &reply) {
+                Spliced::Relayed { rcode, authentic } => {
+                    // RFC 4035 §3.2.3: AD only for data we relay untouched.
+                    w.set_flags(authentic && !touched);
+                    End::Done(rcode)
+                }
+                Spliced::Cut { zone, name } => {
+                    touched = true;
+                    w.set_flags(false);
+                    chain::follow(&snap, &q, Start::Cut { zone, name }, &mut w, &stats.misses)
+                }
+            };
+            match end {
+                End::Done(rcode) => {
+                    w.set_rcode(rcode);
+                    let body = w.finish_body();
+                    if cacheable && let Some(cache) = cache {
+                        let depends = if touched {
+                            Depends::Table
+                        } else {
+                            Depends::Routing
+                        };
+                        let generation = Cache::generation_for(depends, snap.generations());
+                        cache.store(&q, body, rcode, generation, Instant::now());
+                    }
+                    wire::seal(body, q.edns, ours, limit, rcode);
+                    let source = if touched {
+                        Source::Spliced
+                    } else {
+                        Source::Forwarded
+                    };
+                    return Completed {
+                        reply: draft,
+                        source,
+                        upstream,
+                    };
+                }
+                End::Forward(next) => {
+                    hop = next;
+                    touched = true;
+                }
+            }
+        }
+        // No forwarder answered usefully (or the chain kept leaving the
+        // table). A stale answer from the cache (RFC 8767) would go here.
+        let mut out = Vec::with_capacity(128);
+        servfail(&q, ours, limit, &mut out);
+        Completed {
+            reply: out,
+            source: Source::Own,
+            upstream,
+        }
+    }
+}
+
+fn servfail(q: &Query<'_>, ours: u16, limit: usize, out: &mut Vec<u8>) {
+    ResponseWriter::new(out, q, Rcode::ServFail, false).finish(q.edns, ours, limit, Rcode::ServFail);
 }

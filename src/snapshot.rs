@@ -3,7 +3,6 @@
 //! non-terminals between them, and the client ACL. A reload builds a new
 //! `Snapshot` and swaps it in whole; nothing in it changes after `build`.
 
-use std::collections::HashMap as StdHashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -12,19 +11,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ipnet::IpNet;
 
 use crate::config::{Config, OnMiss};
+use crate::missing::ZoneMisses;
 use crate::name::Name;
 use crate::records::Records;
+use crate::soa::{Soa, serial};
 use crate::table::{NodeRef, Table};
-
-/// foldhash: several times faster than SipHash on short keys, and seeded per
-/// process, so table lookups stay cheap without being predictable.
-type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
-
-/// RFC 6303 §3 style SOA for locally served zones: `localhost.` as MNAME
-/// and NS target, `nobody.invalid.` as RNAME. Nothing here is meant to be
-/// contacted; these zones exist only in this daemon.
-const SOA_MNAME: &[u8] = b"\x09localhost\x00";
-const SOA_RNAME: &[u8] = b"\x06nobody\x07invalid\x00";
+use crate::zonemap::{Located, ZoneMap};
 
 pub struct Zone {
     pub name: Name,
@@ -36,37 +28,30 @@ pub struct Zone {
 pub struct LocalZone {
     pub on_miss: OnMiss,
     pub ttl: u32,
-    pub serial: u32,
-    /// Hash of the zone's data; the serial moves when it changes.
+    /// Its serial moves when the zone's data changes.
+    pub soa: Soa,
+    /// Hash of the zone's data.
     pub content_hash: u64,
     pub names: usize,
     pub records: usize,
-    /// The SOA RDATA, encoded once.
-    pub soa_rdata: Box<[u8]>,
+    /// Names asked that the table lacks; shared with the previous snapshot's
+    /// zone of the same name, so the count survives reloads.
+    pub misses: Arc<ZoneMisses>,
 }
 
 impl LocalZone {
-    /// RFC 2308 §5: a negative answer's TTL is the smaller of the SOA's TTL
-    /// and its MINIMUM field; we set both to the zone TTL.
-    pub fn soa_ttl(&self) -> u32 {
-        self.ttl
-    }
-
-    /// Sets the serial and the SOA RDATA that carries it (serials kept from
-    /// the last run are restored this way, see `xfr::store`).
+    /// Sets the serial, in the SOA that carries it (serials kept from the
+    /// last run are restored this way, see `xfr::store`).
     pub fn set_serial(&mut self, serial: u32) {
-        self.serial = serial;
-        self.soa_rdata = soa_rdata(serial, self.ttl);
+        self.soa = Soa::new(serial, self.ttl);
     }
 }
 
 pub struct Snapshot {
     pub config: Arc<Config>,
     pub zones: Vec<Zone>,
-    /// Zone name (wire) -> index into `zones`.
-    zone_index: HashMap<Box<[u8]>, usize>,
-    /// Public twin (wire) -> index of the local zone it maps into.
-    twin_index: HashMap<Box<[u8]>, usize>,
+    /// Zone and public-twin names -> index into `zones`.
+    map: ZoneMap,
     table: Table,
     pub upstream: Arc<[SocketAddr]>,
     allow: Vec<IpNet>,
@@ -90,38 +75,32 @@ impl Snapshot {
             .map(|d| d.as_secs() as u32)
             .unwrap_or(1);
         let mut zones = Vec::with_capacity(config.zones.len());
-        let mut zone_index = HashMap::default();
-        let mut twin_index = HashMap::default();
-
+        let map = ZoneMap::new(config.zones.iter().map(|z| (&z.name, z.has_records())));
         for (zi, zc) in config.zones.iter().enumerate() {
-            zone_index.insert(zc.name.wire().into(), zi);
             let local = zc.records.as_ref().map(|_| {
                 let stats = &records.table.zones[zi];
                 let mut h = DefaultHasher::new();
                 (zc.ttl, stats.content_hash).hash(&mut h);
                 let content_hash = h.finish();
-                let prior = previous
-                    .and_then(|p| p.local_zone_named(&zc.name))
-                    .map(|old| crate::xfr::serial::Prior {
-                        serial: old.serial,
-                        hash: old.content_hash,
-                    });
-                let serial = crate::xfr::serial::next(prior, content_hash, now);
+                let old = previous.and_then(|p| p.local_zone_named(&zc.name));
+                let prior = old.map(|old| serial::Prior {
+                    serial: old.soa.serial(),
+                    hash: old.content_hash,
+                });
+                let serial = serial::next(prior, content_hash, now);
                 LocalZone {
                     on_miss: zc.on_miss,
                     ttl: zc.ttl,
-                    serial,
+                    soa: Soa::new(serial, zc.ttl),
                     content_hash,
                     names: stats.names,
                     records: stats.records,
-                    soa_rdata: soa_rdata(serial, zc.ttl),
+                    misses: old.map_or_else(
+                        || ZoneMisses::new(zc.name.clone()),
+                        |o| Arc::clone(&o.misses),
+                    ),
                 }
             });
-            if local.is_some()
-                && let Some(twin) = zc.name.public_twin()
-            {
-                twin_index.insert(twin.wire().into(), zi);
-            }
             zones.push(Zone {
                 name: zc.name.clone(),
                 local,
@@ -155,27 +134,26 @@ impl Snapshot {
             allow: config.allow.clone(),
             config: Arc::new(config),
             zones,
-            zone_index,
-            twin_index,
+            map,
             table: records.table,
             files: records.files,
         }
     }
 
     fn local_zone_named(&self, name: &Name) -> Option<&LocalZone> {
-        let zi = *self.zone_index.get(name.wire())?;
-        self.zones[zi].local.as_ref()
+        let zone = &self.zones[self.zone_of(name.wire())?];
+        (zone.name == *name).then_some(zone.local.as_ref()).flatten()
     }
 
     /// The zone a name falls in (longest match), if any.
     pub fn zone_of(&self, qname: &[u8]) -> Option<usize> {
-        crate::name::suffixes(qname).find_map(|s| self.zone_index.get(s).copied())
+        self.map.zone_of(qname)
     }
 
-    /// The local zone whose public twin holds `qname`, with the length of the
-    /// twin's name (the part of `qname` to replace).
-    pub fn twin_of(&self, qname: &[u8]) -> Option<(usize, usize)> {
-        crate::name::suffixes(qname).find_map(|s| self.twin_index.get(s).map(|&zi| (zi, s.len())))
+    /// The zone that routes `qname` and, when the public-twin rule maps it,
+    /// its privatelink twin (see [`ZoneMap::route`]).
+    pub fn route(&self, qname: &[u8]) -> Located {
+        self.map.route(qname)
     }
 
     /// The forwarders of `zone`, or `[upstream]` for `None`.
@@ -230,20 +208,6 @@ impl Snapshot {
             .sum()
     }
 }
-
-fn soa_rdata(serial: u32, ttl: u32) -> Box<[u8]> {
-    let mut r = Vec::with_capacity(SOA_MNAME.len() + SOA_RNAME.len() + 20);
-    r.extend_from_slice(SOA_MNAME);
-    r.extend_from_slice(SOA_RNAME);
-    // serial, refresh, retry, expire, minimum (the negative-caching TTL).
-    for v in [serial, 3600, 600, 86_400, ttl] {
-        r.extend_from_slice(&v.to_be_bytes());
-    }
-    r.into_boxed_slice()
-}
-
-/// NS RDATA for every zone apex.
-pub const NS_RDATA: &[u8] = SOA_MNAME;
 
 #[cfg(test)]
 mod tests {
@@ -310,18 +274,18 @@ on_miss = "nxdomain"
     #[test]
     fn serial_moves_only_when_data_changes() {
         let a = snapshot(&[("x.privatelink.blob.core.windows.net", "10.0.0.1")], None);
-        let serial = a.zones[0].local.as_ref().unwrap().serial;
+        let serial = a.zones[0].local.as_ref().unwrap().soa.serial();
         let same = snapshot(
             &[("x.privatelink.blob.core.windows.net", "10.0.0.1")],
             Some(&a),
         );
-        assert_eq!(same.zones[0].local.as_ref().unwrap().serial, serial);
+        assert_eq!(same.zones[0].local.as_ref().unwrap().soa.serial(), serial);
         assert_eq!(same.table_generation, a.table_generation);
         let changed = snapshot(
             &[("x.privatelink.blob.core.windows.net", "10.0.0.2")],
             Some(&a),
         );
-        assert!(changed.zones[0].local.as_ref().unwrap().serial > serial);
+        assert!(changed.zones[0].local.as_ref().unwrap().soa.serial() > serial);
         assert_ne!(changed.table_generation, a.table_generation);
         assert_eq!(changed.routing_generation, a.routing_generation);
         assert_eq!(changed.record_diff(&a), (1, 1));
@@ -333,9 +297,11 @@ on_miss = "nxdomain"
         let q = wire("acct.privatelink.blob.core.windows.net");
         assert_eq!(s.zone_of(&q), Some(0));
         assert_eq!(s.zone_of(&wire("acct.blob.core.windows.net")), None);
-        let (zi, len) = s.twin_of(&wire("acct.blob.core.windows.net")).unwrap();
-        assert_eq!(zi, 0);
-        assert_eq!(len, wire("blob.core.windows.net").len());
+        let routed = s.route(&wire("acct.blob.core.windows.net"));
+        assert_eq!(routed.zone, None);
+        let twin = routed.twin.unwrap();
+        assert_eq!(twin.zone, 0);
+        assert_eq!(twin.name.wire(), &*q);
     }
 
     #[test]

@@ -1,51 +1,53 @@
 //! Splicing a forwarded answer: follow its CNAME chain from the name we
-//! asked; where the chain enters a zone with records, cut it and finish the
-//! answer from the table (the Private Link case: upstream says
+//! asked; where the chain enters a zone with records, cut it there, so that
+//! the table finishes the answer (the Private Link case: upstream says
 //! `acct.blob.core.windows.net CNAME acct.privatelink.blob.core.windows.net`
 //! and a public address; the client gets the CNAME and the private address).
 //! An answer whose chain never enters such a zone is relayed as it came.
+//! This module only reads the upstream answer; going on from the cut is
+//! [`crate::chain`]'s job, which the caller runs.
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
 use crate::forward::wire_of;
-use crate::local::{self, Outcome, Start};
-use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
-use crate::wire::{ANSWER, AUTHORITY, NameBuf, Query, Rcode, ResponseWriter};
+use crate::wire::{ANSWER, AUTHORITY, NameBuf, Rcode, ResponseWriter, rtype};
 
 /// Longest forwarded chain we follow looking for a cut point.
 const MAX_CHAIN: usize = 16;
 const ADDITIONAL: usize = 2;
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Spliced {
-    /// The answer is complete. `cut` is true when the table finished it.
-    Done {
-        rcode: Rcode,
-        cut: bool,
-        authentic: bool,
-    },
-    /// The chain entered a zone with records at a name its table lacks and
-    /// the zone says `on_miss = "forward"`: ask `zone`'s forwarders for `name`.
-    Forward { name: NameBuf, zone: Option<usize> },
+    /// The upstream answer is relayed whole: the message is complete.
+    Relayed { rcode: Rcode, authentic: bool },
+    /// The chain up to the cut is written; the answer goes on from the table
+    /// at `name`, in zone `zone` (a zone with records).
+    Cut { zone: usize, name: NameBuf },
 }
 
-/// Appends `reply` (the answer to `asked`) to `w`.
+/// Appends `reply` (the upstream's answer to `asked`, for a query of type
+/// `qtype`) to `w`.
 pub fn splice(
     snap: &Snapshot,
-    q: &Query<'_>,
+    qtype: u16,
     w: &mut ResponseWriter<'_>,
     asked: &[u8],
     reply: &Message,
-    metrics: Option<&Metrics>,
 ) -> Spliced {
+    // RFC 1034 §3.6.2: a query for the CNAME itself gets the CNAME, not the
+    // chain behind it: nothing to cut, wherever the CNAME points.
+    let follows = qtype != rtype::CNAME;
     let asked_is_local = snap.local_zone_of(asked).is_some();
     let mut chain: Vec<&Record> = Vec::new();
     let mut current = asked.to_vec();
     let mut cut = None;
     for _ in 0..MAX_CHAIN {
+        if !follows {
+            break;
+        }
         let Some(rec) = reply
             .answers
             .iter()
@@ -89,23 +91,15 @@ pub fn splice(
             .filter(|r| keep(r))
             .for_each(|r| relay(w, ADDITIONAL, r));
         w.section(ANSWER);
-        return Spliced::Done {
+        return Spliced::Relayed {
             rcode: rcode_of(reply),
-            cut: false,
             authentic: reply.metadata.authentic_data,
         };
     };
     for rec in chain {
         relay(w, ANSWER, rec);
     }
-    match local::answer(snap, q, Start::Chain { zone, name }, w, metrics) {
-        Outcome::Done(rcode) => Spliced::Done {
-            rcode,
-            cut: true,
-            authentic: false,
-        },
-        Outcome::Forward { name, zone } => Spliced::Forward { name, zone },
-    }
+    Spliced::Cut { zone, name }
 }
 
 fn rcode_of(reply: &Message) -> Rcode {

@@ -35,7 +35,10 @@ pub struct State {
     /// config that names them.
     pub forwarder: Forwarder,
     pub reload_stats: crate::reload::ReloadStats,
-    pub metrics: crate::metrics::Metrics,
+    /// The query path's counters and missing-name events.
+    pub stats: crate::stats::Stats,
+    /// The consumer of those events: log, register, subscribers.
+    pub missing: crate::metrics::MissingNames,
     /// Bumped by every UDP loop round (at least every 200 ms, idle or not):
     /// the systemd watchdog pings only while it moves.
     pub udp_heartbeat: std::sync::atomic::AtomicU64,
@@ -62,7 +65,8 @@ impl State {
             state_dir: loader.state_dir().clone(),
             cache: ArcSwapOption::new(Cache::new(&snapshot.config.cache).map(Arc::new)),
             forwarder: Forwarder::new(),
-            metrics: crate::metrics::Metrics::default(),
+            stats: crate::stats::Stats::default(),
+            missing: crate::metrics::MissingNames::default(),
             udp_heartbeat: std::sync::atomic::AtomicU64::new(0),
             reload_stats: stats,
             current: ArcSwap::from_pointee(snapshot),

@@ -59,7 +59,7 @@ pub fn summary(snap: &Snapshot, report: Option<&Report>) -> String {
                     l.records,
                     l.names,
                     l.ttl,
-                    l.serial,
+                    l.soa.serial(),
                     miss,
                     addrs(&z.forwarders),
                     if zc.forwarders_inherited && !z.forwarders.is_empty() {

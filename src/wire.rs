@@ -11,7 +11,7 @@ pub(crate) use message::{RecordAt, records};
 pub use message::{
     Sections, error_reply, error_reply_sized, seal, sections, slip, ttl_offsets, walk,
 };
-pub use writer::{ANSWER, AUTHORITY, Rdata, ResponseWriter};
+pub use writer::{ANSWER, AUTHORITY, Rdata, ResponseWriter, Suspended};
 
 use crate::name::MAX_WIRE_LEN;
 
@@ -82,6 +82,14 @@ impl NameBuf {
         NameBuf::concat(&[], wire)
     }
 }
+
+impl PartialEq for NameBuf {
+    fn eq(&self, other: &Self) -> bool {
+        self.wire() == other.wire()
+    }
+}
+
+impl Eq for NameBuf {}
 
 impl std::fmt::Debug for NameBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -150,6 +150,11 @@ fn missing_storage_account_is_counted_and_named_once() {
         RecordType::AAAA,
     );
     assert_eq!(d.metric(series), 3.0);
+    // The log line comes from a background consumer of the miss events.
+    let line = "missing record: newacct.privatelink.blob.core.windows.net";
+    assert!(d.wait_log(line, Duration::from_secs(5)));
+    // Time for a second line to appear if it were (wrongly) going to.
+    std::thread::sleep(Duration::from_millis(300));
     let named: Vec<String> = d
         .log()
         .into_iter()

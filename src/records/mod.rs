@@ -1,7 +1,8 @@
 //! Record files: one parser per format (hosts, TOML, Azure JSON), chosen by
 //! the file's ending, over text decoded from whatever encoding Windows saved
 //! it in; and the placement of a name into its zone (public names mapped
-//! into their privatelink twin). Every problem is a `FILE:LINE: reason`.
+//! into their privatelink twin, by the rule of [`crate::zonemap`]). Every
+//! problem is a `FILE:LINE: reason`.
 //! Turning the sources into one table is `sources`' job.
 
 mod decode;
@@ -16,7 +17,7 @@ use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
 use crate::table::Table;
-use crate::wire::NameBuf;
+use crate::zonemap::ZoneMap;
 
 /// One datum from one line of a source file, before placement.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,53 +141,10 @@ pub fn list_directory(dir: &Path) -> std::io::Result<Listing> {
     Ok(listing)
 }
 
-/// Where names go: every zone with records and its public twin.
-pub struct Placement<'a> {
-    zones: Vec<(usize, &'a Name, Option<Name>)>,
-}
-
-impl<'a> Placement<'a> {
-    pub fn new(config: &'a Config) -> Self {
-        let zones = config
-            .zones
-            .iter()
-            .enumerate()
-            .filter(|(_, z)| z.has_records())
-            .map(|(i, z)| (i, &z.name, z.name.public_twin()))
-            .collect();
-        Placement { zones }
-    }
-
-    /// The zone a name belongs to and its name inside that zone. The longest
-    /// match wins; a zone's own name beats a twin of the same length.
-    pub fn place(&self, name: &Name) -> Option<(usize, NameBuf)> {
-        let mut best: Option<(usize, usize, Option<&Name>, &Name)> = None;
-        for (i, zone, twin) in &self.zones {
-            if name.is_in(zone) {
-                let len = zone.wire().len();
-                if best.is_none_or(|b| len >= b.0) {
-                    best = Some((len, *i, None, zone));
-                }
-            }
-            if let Some(twin) = twin
-                && name.is_in(twin)
-            {
-                let len = twin.wire().len();
-                if best.is_none_or(|b| len > b.0) {
-                    best = Some((len, *i, Some(twin), zone));
-                }
-            }
-        }
-        let (_, i, twin, zone) = best?;
-        let mapped = match twin {
-            None => NameBuf::from_wire(name.wire()),
-            Some(twin) => NameBuf::concat(
-                &name.wire()[..name.wire().len() - twin.wire().len()],
-                zone.wire(),
-            ),
-        };
-        mapped.map(|n| (i, n))
-    }
+/// Where the names of `config`'s zones with records go: the rule of
+/// [`crate::zonemap`], which the query path routes by too.
+pub fn placement(config: &Config) -> ZoneMap {
+    ZoneMap::new(config.zones.iter().map(|z| (&z.name, z.has_records())))
 }
 
 /// Parses the bytes of one record file (the format from its name). The

@@ -1,7 +1,9 @@
 //! The network front ends: binding every `listen` address on UDP and TCP,
 //! the per-socket receive loops, and clean shutdown. Resolution itself is in
-//! [`crate::resolve`]; this module only moves bytes.
+//! [`crate::resolve`], and acting on its outcome in [`act`] (one function
+//! for both transports); this module only moves bytes.
 
+mod act;
 mod mmsg;
 mod tcp;
 mod udp;
@@ -137,67 +139,6 @@ fn bind_one(addr: SocketAddr, udp_workers: usize) -> Result<Listener, BindError>
     ))
 }
 
-/// A query handed to the async runtime because it needs a forwarder.
-struct ForwardTask {
-    /// The snapshot the front end used: one view to the end.
-    snap: Arc<crate::snapshot::Snapshot>,
-    packet: Vec<u8>,
-    transport: crate::resolve::Transport,
-    client: std::net::IpAddr,
-    /// A place among the bounded forwards in flight.
-    permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-/// Finishes `task` on the runtime, counts and logs it, and hands the reply
-/// to `send`.
-fn spawn_forward<F, Fut>(
-    runtime: &tokio::runtime::Handle,
-    state: &Arc<State>,
-    task: ForwardTask,
-    send: F,
-) where
-    F: FnOnce(Vec<u8>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let state = state.clone();
-    let received = std::time::Instant::now();
-    runtime.spawn(async move {
-        let ForwardTask {
-            snap,
-            packet,
-            transport,
-            client,
-            permit,
-        } = task;
-        let _permit = permit;
-        let cache = state.cache();
-        let done = crate::resolve::complete(
-            &snap,
-            &state.forwarder,
-            cache.as_deref(),
-            &state.metrics,
-            &packet,
-            transport,
-        )
-        .await;
-        let took = received.elapsed();
-        state
-            .metrics
-            .answered(transport, &done.reply, done.source, took);
-        if snap.config.log.queries {
-            state.metrics.log_query(
-                client,
-                transport,
-                &done.reply,
-                done.source,
-                done.upstream,
-                took,
-            );
-        }
-        send(done.reply).await;
-    });
-}
-
 /// Binds every address; fails on the first that cannot be bound.
 pub fn bind(addrs: &[SocketAddr]) -> Result<Vec<Listener>, BindError> {
     let workers = std::thread::available_parallelism()
@@ -223,6 +164,11 @@ pub async fn run(
     let mut loops = JoinSet::new();
     let connections = Arc::new(tcp::Connections::default());
     let inflight = Arc::new(tokio::sync::Semaphore::new(MAX_FORWARDS_IN_FLIGHT));
+    let front = act::Front {
+        state: state.clone(),
+        inflight: inflight.clone(),
+        runtime: tokio::runtime::Handle::current(),
+    };
     let stop_udp = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     for l in listeners {
@@ -230,9 +176,7 @@ pub async fn run(
         for (i, sock) in l.udp.into_iter().enumerate() {
             let worker = udp::Worker {
                 sock,
-                state: state.clone(),
-                inflight: inflight.clone(),
-                runtime: tokio::runtime::Handle::current(),
+                front: front.clone(),
                 stop: stop_udp.clone(),
             };
             let spawned = std::thread::Builder::new()
@@ -243,12 +187,7 @@ pub async fn run(
                 Err(e) => tracing::error!("cannot start a UDP thread: {e}"),
             }
         }
-        loops.spawn(tcp::serve(
-            l.tcp,
-            state.clone(),
-            connections.clone(),
-            inflight.clone(),
-        ));
+        loops.spawn(tcp::serve(l.tcp, front.clone(), connections.clone()));
     }
     stop.await;
     info!("stopping: no new queries accepted");

@@ -7,15 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Mutex, Notify, Semaphore};
 use tracing::debug;
 
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::Mutex;
-
-use crate::resolve::{Action, Transport, resolve, servfail};
-use crate::state::State;
+use super::act::{Front, Received, Replier, Then};
+use crate::resolve::{Transport, resolve};
 
 /// RFC 7766 §6.2.3 suggests a few seconds; 10 s serves slow clients without
 /// letting idle ones pile up.
@@ -53,12 +51,7 @@ impl Drop for Guard {
     }
 }
 
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<State>,
-    conns: Arc<Connections>,
-    inflight: Arc<Semaphore>,
-) {
+pub async fn serve(listener: TcpListener, front: Front, conns: Arc<Connections>) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = limit.clone().acquire_owned().await else {
@@ -74,17 +67,25 @@ pub async fn serve(
         };
         conns.open.fetch_add(1, Ordering::AcqRel);
         let guard = Guard(conns.clone());
-        let state = state.clone();
-        let inflight = inflight.clone();
+        let front = front.clone();
         // Connections are not aborted with the accept loop: they finish the
         // query in hand, bounded by the idle timeout.
         tokio::spawn(async move {
             let _permit = permit;
             let _guard = guard;
-            if let Err(e) = connection(stream, peer.ip(), state, inflight).await {
+            if let Err(e) = connection(stream, peer.ip(), front).await {
                 debug!(%peer, error = %e, "tcp connection closed");
             }
         });
+    }
+}
+
+/// Writes a forwarded query's reply on its connection when it is ready.
+struct TcpReply(Arc<Mutex<OwnedWriteHalf>>);
+
+impl Replier for TcpReply {
+    async fn reply(self, reply: Vec<u8>) {
+        let _ = write_framed(&self.0, &reply).await;
     }
 }
 
@@ -101,9 +102,9 @@ async fn write_framed(wr: &Mutex<OwnedWriteHalf>, msg: &[u8]) -> std::io::Result
 async fn connection(
     stream: TcpStream,
     client: std::net::IpAddr,
-    state: Arc<State>,
-    inflight: Arc<Semaphore>,
+    front: Front,
 ) -> std::io::Result<()> {
+    let state = front.state.clone();
     stream.set_nodelay(true)?;
     let (rd, wr) = stream.into_split();
     let wr = Arc::new(Mutex::new(wr));
@@ -124,58 +125,27 @@ async fn connection(
         if state.stopping() {
             return Ok(());
         }
-        let received = std::time::Instant::now();
+        let at = std::time::Instant::now();
         let snap = state.snapshot();
         let cache = state.cache();
-        let metrics = &state.metrics;
-        match resolve(
+        let transport = Transport::Tcp;
+        let outcome = resolve(
             &snap,
             cache.as_deref(),
-            metrics,
+            &state.stats,
             &msg,
             client,
-            Transport::Tcp,
+            transport,
             &mut out,
-        ) {
-            Action::Reply(source) => {
-                let took = received.elapsed();
-                metrics.answered(Transport::Tcp, &out, source, took);
-                if snap.config.log.queries {
-                    metrics.log_query(client, Transport::Tcp, &out, source, None, took);
-                }
-            }
-            Action::Drop => {
-                metrics.dropped();
-                continue;
-            }
-            Action::Forward => match inflight.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    let wr = wr.clone();
-                    let send = move |reply: Vec<u8>| async move {
-                        let _ = write_framed(&wr, &reply).await;
-                    };
-                    let runtime = tokio::runtime::Handle::current();
-                    let task = super::ForwardTask {
-                        snap: Arc::clone(&snap),
-                        packet: msg.clone(),
-                        transport: Transport::Tcp,
-                        client,
-                        permit,
-                    };
-                    super::spawn_forward(&runtime, &state, task, send);
-                    continue;
-                }
-                Err(_) => {
-                    metrics.forward_rejected();
-                    servfail(&snap, &msg, Transport::Tcp, &mut out);
-                    metrics.answered(
-                        Transport::Tcp,
-                        &out,
-                        crate::metrics::Source::Own,
-                        received.elapsed(),
-                    );
-                }
-            },
+        );
+        let from = Received {
+            client,
+            transport,
+            at,
+        };
+        let later = || TcpReply(wr.clone());
+        if front.act(&snap, outcome, from, &mut out, later) == Then::Nothing {
+            continue;
         }
         write_framed(&wr, &out).await?;
     }

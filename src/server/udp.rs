@@ -5,19 +5,16 @@
 //! `sendmmsg`. Queries that need a forwarder go to the async runtime and
 //! are answered from there.
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::runtime::Handle;
-use tokio::sync::Semaphore;
 use tracing::debug;
 
+use super::act::{Front, Received, Replier, Then};
 use super::mmsg::{BATCH, Batch};
-use crate::metrics::Source;
-use crate::resolve::{Action, Transport, resolve, servfail};
-use crate::state::State;
+use crate::resolve::{Transport, resolve};
 
 /// Coalescing (see `Pacer`): how many datagrams a round aims to take, and
 /// shortest pause worth taking. The longest is `[server] max_batch_delay_us`,
@@ -62,10 +59,22 @@ const STOP_POLL: Duration = Duration::from_millis(200);
 
 pub struct Worker {
     pub sock: UdpSocket,
-    pub state: Arc<State>,
-    pub inflight: Arc<Semaphore>,
-    pub runtime: Handle,
+    pub front: Front,
     pub stop: Arc<AtomicBool>,
+}
+
+/// Sends a forwarded query's reply from the socket its query came in on.
+struct UdpReply {
+    sock: Arc<UdpSocket>,
+    to: SocketAddr,
+}
+
+impl Replier for UdpReply {
+    async fn reply(self, reply: Vec<u8>) {
+        if let Err(e) = self.sock.send_to(&reply, self.to) {
+            debug!(client = %self.to, error = %e, "udp send error");
+        }
+    }
 }
 
 pub fn serve(w: Worker) {
@@ -77,7 +86,7 @@ pub fn serve(w: Worker) {
     let mut batch = Batch::new();
     let mut pacer = Pacer::new();
     while !w.stop.load(Ordering::Relaxed) {
-        w.state.udp_heartbeat.fetch_add(1, Ordering::Relaxed);
+        w.front.state.udp_heartbeat.fetch_add(1, Ordering::Relaxed);
         let n = match batch.recv(&sock) {
             Ok(n) => n,
             Err(e) => {
@@ -93,60 +102,36 @@ pub fn serve(w: Worker) {
                 continue;
             }
         };
-        let received = Instant::now();
-        let snap = w.state.snapshot();
-        let cache = w.state.cache();
-        let metrics = &w.state.metrics;
+        let at = Instant::now();
+        let state = &w.front.state;
+        let snap = state.snapshot();
+        let cache = state.cache();
         for i in 0..n {
             let (packet, from, out) = batch.query(i);
             let Some(client) = from.socket_addr() else {
                 continue;
             };
-            match resolve(
+            let transport = Transport::Udp;
+            let outcome = resolve(
                 &snap,
                 cache.as_deref(),
-                metrics,
+                &state.stats,
                 packet,
                 client.ip(),
-                Transport::Udp,
+                transport,
                 out,
-            ) {
-                Action::Reply(source) => {
-                    let took = received.elapsed();
-                    metrics.answered(Transport::Udp, out, source, took);
-                    if snap.config.log.queries {
-                        metrics.log_query(client.ip(), Transport::Udp, out, source, None, took);
-                    }
-                    batch.stage(i);
-                }
-                Action::Drop => metrics.dropped(),
-                Action::Forward => match w.inflight.clone().try_acquire_owned() {
-                    Ok(permit) => {
-                        let sock = sock.clone();
-                        let send = move |reply: Vec<u8>| async move {
-                            if let Err(e) = sock.send_to(&reply, client) {
-                                debug!(%client, error = %e, "udp send error");
-                            }
-                        };
-                        let snap = Arc::clone(&snap);
-                        let task = super::ForwardTask {
-                            snap,
-                            packet: packet.to_vec(),
-                            transport: Transport::Udp,
-                            client: client.ip(),
-                            permit,
-                        };
-                        super::spawn_forward(&w.runtime, &w.state, task, send);
-                    }
-                    // Too many forwards in flight: fail fast rather than
-                    // queue without bound.
-                    Err(_) => {
-                        metrics.forward_rejected();
-                        servfail(&snap, packet, Transport::Udp, out);
-                        metrics.answered(Transport::Udp, out, Source::Own, received.elapsed());
-                        batch.stage(i);
-                    }
-                },
+            );
+            let from = Received {
+                client: client.ip(),
+                transport,
+                at,
+            };
+            let later = || UdpReply {
+                sock: sock.clone(),
+                to: client,
+            };
+            if w.front.act(&snap, outcome, from, out, later) == Then::Send {
+                batch.stage(i);
             }
         }
         if let Err(e) = batch.send(&sock) {

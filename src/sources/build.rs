@@ -12,7 +12,8 @@ use super::{Contents, EntryData, SourceSet};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::{Name, write_text};
-use crate::records::{Placement, Records};
+use crate::records::{self, Records};
+use crate::zonemap::Placed;
 use crate::table::{Conflict, Data, Origin, TableBuilder};
 
 /// The table of a build and what the admin should hear about it.
@@ -96,7 +97,7 @@ impl SourceSet {
             .collect();
         order.extend((0..ids.len()).filter(|&i| cands[i].list.len() > 1));
 
-        let placement = Placement::new(config);
+        let placement = records::placement(config);
         let apexes: Vec<usize> = config.zones.iter().map(|z| z.name.wire().len()).collect();
         let (table, warnings) = 'attempt: loop {
             let mut builder = TableBuilder::new(config.zones.len());
@@ -107,7 +108,8 @@ impl SourceSet {
                 };
                 let label = cands[i].label().clone();
                 for entry in &contents.entries {
-                    let Some((zi, name)) = placement.place(&entry.name) else {
+                    let Some(Placed { zone: zi, name, .. }) = placement.place(entry.name.wire())
+                    else {
                         warnings.push(Diagnostic::at(
                             &label,
                             entry.line,

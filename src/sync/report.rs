@@ -10,7 +10,8 @@ use std::time::Instant;
 use super::{Pull, SyncOptions, SyncSource};
 use crate::config::Config;
 use crate::name::{Name, write_text};
-use crate::records::{Entry, EntryData, Placement};
+use crate::records::{self, Entry, EntryData};
+use crate::zonemap::Placed;
 
 /// Records added and removed in one zone between two pulls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,11 +23,11 @@ pub struct ZoneChange {
 
 /// (zone, placed name, record) for every entry that lands in a zone.
 fn placed(config: &Config, entries: &[Entry]) -> BTreeSet<(usize, String, String)> {
-    let placement = Placement::new(config);
+    let placement = records::placement(config);
     entries
         .iter()
         .filter_map(|e| {
-            let (zi, name) = placement.place(&e.name)?;
+            let Placed { zone: zi, name, .. } = placement.place(e.name.wire())?;
             let mut text = String::new();
             let _ = write_text(name.wire(), &mut text);
             Some((zi, text, rdata(&e.data)))
@@ -118,10 +119,10 @@ pub async fn pull_once(config: Arc<Config>, options: SyncOptions) -> OnceReport 
 }
 
 fn list(config: &Config, pull: &Pull, started: Instant, who: &str, report: &mut OnceReport) {
-    let placement = Placement::new(config);
+    let placement = records::placement(config);
     let mut zones: BTreeMap<usize, BTreeSet<(String, String)>> = BTreeMap::new();
     for e in &pull.entries {
-        let Some((zi, name)) = placement.place(&e.name) else {
+        let Some(Placed { zone: zi, name, .. }) = placement.place(e.name.wire()) else {
             report.warnings.push(format!(
                 "{who}: {}: {} is outside every zone with records; skipped",
                 pull.origin(e),

@@ -53,6 +53,17 @@ pub struct ResponseWriter<'b> {
     names_len: usize,
 }
 
+/// A [`ResponseWriter`] put aside: everything but the buffer.
+pub struct Suspended {
+    start: usize,
+    section: usize,
+    counts: [u16; 3],
+    written: [Written; 8],
+    nwritten: usize,
+    names: [u8; NAMES],
+    names_len: usize,
+}
+
 impl<'b> ResponseWriter<'b> {
     /// Starts a response to `q` in `out` (cleared first).
     pub fn new(out: &'b mut Vec<u8>, q: &Query<'_>, rcode: Rcode, authoritative: bool) -> Self {
@@ -99,6 +110,36 @@ impl<'b> ResponseWriter<'b> {
             nwritten: 0,
             names: [0; NAMES],
             names_len: 0,
+        }
+    }
+
+    /// Puts the writer aside so that the message can wait (for a forwarder)
+    /// in an owned buffer; [`ResponseWriter::resume`] goes on where it
+    /// stopped. `out` must travel with the returned state, unchanged.
+    pub fn suspend(self) -> Suspended {
+        Suspended {
+            start: self.start,
+            section: self.section,
+            counts: self.counts,
+            written: self.written,
+            nwritten: self.nwritten,
+            names: self.names,
+            names_len: self.names_len,
+        }
+    }
+
+    /// Goes on writing the message in `out` that [`ResponseWriter::suspend`]
+    /// put aside.
+    pub fn resume(out: &'b mut Vec<u8>, s: Suspended) -> Self {
+        ResponseWriter {
+            out,
+            start: s.start,
+            section: s.section,
+            counts: s.counts,
+            written: s.written,
+            nwritten: s.nwritten,
+            names: s.names,
+            names_len: s.names_len,
         }
     }
 

@@ -128,7 +128,7 @@ async fn bind_is_a_secondary_of_our_primary_with_tsig_notify_and_ixfr() {
         Some(&old),
     );
     let soa = super::zone::ZoneView::find(&b, n("zone.test").wire())
-        .map(|z| (z.local.soa_ttl(), z.local.soa_rdata.to_vec()))
+        .map(|z| (z.local.soa.ttl(), z.local.soa.rdata().to_vec()))
         .unwrap();
     primary.swap(b);
     let k = primary.snap.load().config.tsig.0[0].clone();

@@ -11,7 +11,8 @@ pub mod notify;
 pub mod primary;
 pub mod rdata;
 pub mod secondary;
-pub mod serial;
+/// SOA serial arithmetic lives with the SOA (`crate::soa::serial`).
+pub use crate::soa::serial;
 pub mod signed;
 pub mod store;
 pub mod tsig;

@@ -54,7 +54,7 @@ impl Notifier {
             if before.is_some_and(|b| b.serial() == view.serial()) {
                 continue;
             }
-            let (ttl, soa) = (view.local.soa_ttl(), view.local.soa_rdata.to_vec());
+            let (ttl, soa) = (view.local.soa.ttl(), view.local.soa.rdata().to_vec());
             for &target in &rules.notify {
                 let zone = z.name.clone();
                 let (key, schedule, soa) = (rules.key.clone(), self.schedule.clone(), soa.clone());

@@ -58,7 +58,7 @@ impl KeptSerials {
                 .filter_map(|z| {
                     let l = z.local.as_ref()?;
                     let p = Prior {
-                        serial: l.serial,
+                        serial: l.soa.serial(),
                         hash: l.content_hash,
                     };
                     Some((z.name.clone(), p))
@@ -157,7 +157,7 @@ mod tests {
         use crate::xfr::testutil::{CONFIG, n, snapshot};
         let serial = |s: &Snapshot, zone: &str| {
             let z = crate::xfr::zone::ZoneView::find(s, n(zone).wire()).unwrap();
-            let in_soa = crate::xfr::msg::read::soa_serial(&z.local.soa_rdata);
+            let in_soa = crate::xfr::msg::read::soa_serial(z.local.soa.rdata());
             assert_eq!(in_soa, Some(z.serial()));
             z.serial()
         };

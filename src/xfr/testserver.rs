@@ -11,8 +11,8 @@ use arc_swap::ArcSwap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
-use crate::metrics::Metrics;
-use crate::resolve::{Action, Transport, resolve};
+use crate::resolve::{Outcome, Transport, resolve};
+use crate::stats::Stats;
 use crate::snapshot::Snapshot;
 use crate::xfr::journal::Journals;
 use crate::xfr::notify::unix_now;
@@ -34,16 +34,16 @@ impl Drop for TestPrimary {
 }
 
 fn answer_query(
-    snap: &Snapshot,
+    snap: &Arc<Snapshot>,
     packet: &[u8],
     client: SocketAddr,
     t: Transport,
 ) -> Option<Vec<u8>> {
-    let metrics = Metrics::default();
+    let stats = Stats::default();
     signed::answer(packet, &snap.config.tsig, unix_now(), |q| {
         let mut out = Vec::new();
-        match resolve(snap, None, &metrics, q, client.ip(), t, &mut out) {
-            Action::Reply(_) => Some(out),
+        match resolve(snap, None, &stats, q, client.ip(), t, &mut out) {
+            Outcome::Reply(_) => Some(out),
             _ => None,
         }
     })

@@ -3,7 +3,8 @@
 //! streaming a whole zone, or owned ([`Rr`]) for journals and pulled copies.
 
 use crate::name::Name;
-use crate::snapshot::{LocalZone, NS_RDATA, Snapshot};
+use crate::snapshot::{LocalZone, Snapshot};
+use crate::soa::NS_RDATA;
 use crate::table::NodeRef;
 use crate::wire::rtype;
 use crate::xfr::msg::Data;
@@ -137,15 +138,15 @@ impl<'s> ZoneView<'s> {
     }
 
     pub fn serial(&self) -> u32 {
-        self.local.serial
+        self.local.soa.serial()
     }
 
     pub fn soa(&self) -> RrRef<'s> {
         RrRef {
             owner: self.apex(),
             rtype: rtype::SOA,
-            ttl: self.local.soa_ttl(),
-            value: Value::Raw(&self.local.soa_rdata),
+            ttl: self.local.soa.ttl(),
+            value: Value::Raw(self.local.soa.rdata()),
         }
     }
 

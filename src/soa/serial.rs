@@ -1,6 +1,6 @@
 //! SOA serial numbers: RFC 1982 comparison, and the rule that picks a zone's
 //! next serial. Pure functions, used by the snapshot when it is built and by
-//! the transfer code when it compares a secondary's serial with ours.
+//! the transfer code (`xfr`) when it compares a secondary's serial with ours.
 
 /// RFC 1982 §3.2: `a` is less than `b` when `b` is ahead of `a` by less than
 /// 2^31 going round the 32-bit circle. Serials exactly 2^31 apart compare
