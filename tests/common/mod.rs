@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 
+pub mod azure;
 pub mod bind;
 pub mod fake_azure;
+pub mod table;
 pub mod upstream;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pldns");

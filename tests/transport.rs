@@ -1,0 +1,203 @@
+//! UDP and TCP (contract items 1, 8, 10): TCP pipelining, truncation to the
+//! client's limit, EDNS, the client ACL, IPv6, binding errors and stopping.
+
+mod common;
+
+use std::time::Duration;
+
+use common::table::*;
+use common::*;
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
+
+#[test]
+fn tcp_answers_and_pipelines_several_queries() {
+    let d = daemon();
+    let m = d.query_tcp("acct.privatelink.queue.core.windows.net", RecordType::A);
+    assert_eq!(addresses(&m), ["10.0.0.6"]);
+
+    let mut s = std::net::TcpStream::connect(d.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let names = [
+        "acct.privatelink.blob.core.windows.net",
+        "dual.privatelink.blob.core.windows.net",
+        "missing.privatelink.blob.core.windows.net",
+    ];
+    let queries: Vec<_> = names
+        .iter()
+        .map(|n| build_query(n, RecordType::A, None))
+        .collect();
+    for q in &queries {
+        tcp_send(&mut s, q);
+    }
+    for (q, name) in queries.iter().zip(names) {
+        let m = Message::from_vec(&tcp_recv(&mut s).unwrap()).unwrap();
+        assert_eq!(m.metadata.id, u16::from_be_bytes([q[0], q[1]]), "{name}");
+        assert_eq!(m.queries[0].name.to_ascii(), format!("{name}."));
+    }
+}
+
+#[test]
+fn udp_truncates_to_the_client_limit_and_tcp_gives_everything() {
+    let d = daemon();
+    // 120 A records: about 2 KB.
+    for (edns, limit) in [(None, 512), (Some(1232u16), 1232), (Some(4096), 1232)] {
+        let q = build_query("big.privatelink.blob.core.windows.net", RecordType::A, edns);
+        let reply = udp_exchange(d.addr, &q).unwrap();
+        assert!(reply.len() <= limit, "{edns:?}: {} bytes", reply.len());
+        let m = Message::from_vec(&reply).unwrap();
+        assert!(m.metadata.truncation, "{edns:?}");
+        assert_eq!(m.queries.len(), 1);
+        assert_eq!(
+            m.edns.is_some(),
+            edns.is_some(),
+            "OPT echoed only when sent"
+        );
+    }
+    let m = d.query_tcp("big.privatelink.blob.core.windows.net", RecordType::A);
+    assert!(!m.metadata.truncation);
+    assert_eq!(m.answers.len(), 120);
+    // A smaller answer fits a large EDNS buffer untruncated.
+    let q = build_query(
+        "vault-ab-pod01-prot1.privatelink.eus.backup.windowsazure.com",
+        RecordType::A,
+        Some(4096),
+    );
+    let m = Message::from_vec(&udp_exchange(d.addr, &q).unwrap()).unwrap();
+    assert!(!m.metadata.truncation);
+    assert_eq!(
+        m.edns.as_ref().unwrap().max_payload(),
+        1232,
+        "our own size is advertised"
+    );
+}
+
+#[test]
+fn unknown_edns_version_gets_badvers() {
+    let d = daemon();
+    let mut q = build_query(
+        "acct.privatelink.blob.core.windows.net",
+        RecordType::A,
+        Some(1232),
+    );
+    // The OPT record is last: owner(1) type(2) class(2) ext-rcode(1) version(1).
+    let at = q.len() - 11 + 6;
+    q[at] = 1;
+    let m = Message::from_vec(&udp_exchange(d.addr, &q).unwrap()).unwrap();
+    // 16 is BADVERS in an OPT context (RFC 6891); hickory names it BADSIG.
+    assert_eq!(u16::from(m.metadata.response_code), 16);
+}
+
+#[test]
+fn clients_outside_allow_are_refused() {
+    let files = Files::new(&[
+        (
+            "pldns.toml",
+            &config("").replace(
+                "allow = [\"127.0.0.0/8\", \"::1/128\"]",
+                "allow = [\"127.0.0.1/32\"]",
+            ),
+        ),
+        ("rec/site.hosts", HOSTS),
+        ("backup.json", JSON),
+    ]);
+    let d = Daemon::start(files);
+    let q = build_query(
+        "acct.privatelink.blob.core.windows.net",
+        RecordType::A,
+        None,
+    );
+    let inside = udp_exchange_from("127.0.0.1:0", d.addr, &q, Duration::from_secs(3)).unwrap();
+    assert_eq!(
+        Message::from_vec(&inside).unwrap().metadata.response_code,
+        ResponseCode::NoError
+    );
+    let outside = udp_exchange_from("127.0.0.2:0", d.addr, &q, Duration::from_secs(3)).unwrap();
+    let m = Message::from_vec(&outside).unwrap();
+    assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+    assert!(m.answers.is_empty());
+    // Over TCP as well.
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.bind(
+        &"127.0.0.2:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    s.connect(&d.addr.into()).unwrap();
+    let mut s: std::net::TcpStream = s.into();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp_send(&mut s, &q);
+    let m = Message::from_vec(&tcp_recv(&mut s).unwrap()).unwrap();
+    assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+}
+
+#[test]
+fn ipv6_listen_address_serves_udp_and_tcp() {
+    let files = Files::new(&[
+        (
+            "pldns.toml",
+            &config("").replace("listen = [\"127.0.0.1:0\"]", "listen = [\"[::1]:0\"]"),
+        ),
+        ("rec/site.hosts", HOSTS),
+        ("backup.json", JSON),
+    ]);
+    let d = Daemon::start(files);
+    assert!(d.addr.is_ipv6());
+    let q = build_query(
+        "acct.privatelink.blob.core.windows.net",
+        RecordType::A,
+        None,
+    );
+    let reply = udp_exchange_from("[::1]:0", d.addr, &q, Duration::from_secs(3)).unwrap();
+    assert_eq!(addresses(&Message::from_vec(&reply).unwrap()), ["10.0.0.5"]);
+    assert_eq!(
+        addresses(&d.query_tcp("acct.privatelink.blob.core.windows.net", RecordType::A)),
+        ["10.0.0.5"]
+    );
+}
+
+#[test]
+fn port_in_use_is_a_clear_error() {
+    let first = daemon();
+    let port = first.addr.port();
+    let files = Files::new(&[
+        (
+            "pldns.toml",
+            &config("").replace("127.0.0.1:0", &format!("127.0.0.1:{port}")),
+        ),
+        ("rec/site.hosts", HOSTS),
+        ("backup.json", JSON),
+    ]);
+    let (log, status) = match Daemon::try_start(files) {
+        Ok(_) => panic!("a second daemon started on a port in use"),
+        Err(e) => e,
+    };
+    assert_ne!(status.and_then(|s| s.code()), Some(0));
+    assert!(
+        log.iter().any(|l| l.contains("address already in use")),
+        "{log:?}"
+    );
+    // The first one is unharmed.
+    assert_eq!(
+        addresses(&first.query("acct.privatelink.blob.core.windows.net", RecordType::A)),
+        ["10.0.0.5"]
+    );
+}
+
+#[test]
+fn sigint_stops_cleanly() {
+    let d = daemon();
+    d.signal("INT");
+    let mut child = d;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
