@@ -201,3 +201,77 @@ fn sigint_stops_cleanly() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+/// A UDP query as if from `src` (which the kernel cannot send to), through
+/// a raw socket.
+fn spoofed_query(to: std::net::SocketAddr, src: std::net::SocketAddrV4, query: &[u8]) {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let std::net::SocketAddr::V4(to) = to else {
+        panic!("IPv4 only")
+    };
+    // IPPROTO_RAW: we write the IP header; the kernel fills in its checksum.
+    let raw = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(255)))
+        .expect("a raw socket: this test needs root or CAP_NET_RAW (CI runs as root)");
+    let udp_len = 8 + query.len();
+    let mut p = Vec::with_capacity(20 + udp_len);
+    p.extend_from_slice(&[0x45, 0]);
+    p.extend_from_slice(&((20 + udp_len) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 1, 0, 0, 64, 17, 0, 0]);
+    p.extend_from_slice(&src.ip().octets());
+    p.extend_from_slice(&to.ip().octets());
+    p.extend_from_slice(&src.port().to_be_bytes());
+    p.extend_from_slice(&to.port().to_be_bytes());
+    p.extend_from_slice(&(udp_len as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0]); // no UDP checksum (allowed over IPv4)
+    p.extend_from_slice(query);
+    raw.send_to(&p, &std::net::SocketAddr::V4(to).into())
+        .expect("send the spoofed query");
+}
+
+#[test]
+fn a_reply_the_kernel_refuses_does_not_cost_the_rest_of_its_batch() {
+    // A long coalescing pause makes the queries below arrive as one batch.
+    let d = Daemon::start(Files::new(&[
+        ("pldns.toml", &config("max_batch_delay_us = 2000\n")),
+        ("rec/site.hosts", HOSTS),
+        ("backup.json", JSON),
+    ]));
+    let name = "acct.privatelink.blob.core.windows.net";
+    // The reply to 127.255.255.255 (loopback broadcast) fails with EACCES.
+    let broadcast = "127.255.255.255:5300".parse().unwrap();
+    let clients: Vec<std::net::UdpSocket> = (0..16)
+        .map(|_| {
+            let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            s
+        })
+        .collect();
+    let mut buf = [0u8; 1500];
+    for round in 0..5 {
+        // Wake every worker: each answers and then pauses before reading
+        // again, while the next queries pile up behind it.
+        for c in &clients {
+            c.send_to(&build_query(name, RecordType::A, None), d.addr)
+                .unwrap();
+        }
+        for c in &clients {
+            c.recv(&mut buf).expect("reply to the wake-up query");
+        }
+        spoofed_query(d.addr, broadcast, &build_query(name, RecordType::A, None));
+        let queries: Vec<Vec<u8>> = clients
+            .iter()
+            .map(|c| {
+                let q = build_query(name, RecordType::A, None);
+                c.send_to(&q, d.addr).unwrap();
+                q
+            })
+            .collect();
+        for (i, (c, q)) in clients.iter().zip(&queries).enumerate() {
+            let n = c
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("round {round}: client {i} got no reply: {e}"));
+            assert_eq!(&buf[..2], &q[..2], "round {round}: client {i}");
+            assert!(n > 12);
+        }
+    }
+}

@@ -171,10 +171,12 @@ impl Batch {
         self.staged += 1;
     }
 
-    /// Sends every staged reply. Replies the kernel will not take now (send
-    /// buffer full) are dropped, as a busy server drops UDP.
+    /// Sends every staged reply. A reply the kernel refuses (a destination
+    /// it will not send to) is skipped and the rest of the batch still goes
+    /// out; the first such error is returned once all were tried.
     pub fn send(&mut self, sock: &UdpSocket) -> io::Result<()> {
         let n = self.staged;
+        self.staged = 0;
         for i in 0..n {
             self.iov[i] = libc::iovec {
                 iov_base: self.tx[i].as_mut_ptr().cast(),
@@ -189,6 +191,7 @@ impl Batch {
             self.hdr[i].msg_hdr.msg_iovlen = 1;
         }
         let mut done = 0;
+        let mut first_error = None;
         while done < n {
             // SAFETY: headers `done..n` are initialised and point into `self`.
             let r = unsafe {
@@ -199,20 +202,22 @@ impl Batch {
                     0,
                 )
             };
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                self.staged = 0;
-                return match e.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    _ => Err(e),
-                };
+            match usize::try_from(r) {
+                Ok(0) => break,
+                Ok(sent) => done += sent,
+                Err(_) => {
+                    let e = io::Error::last_os_error();
+                    if e.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    // sendmmsg fails only when the first message of the call
+                    // fails (later failures end the call early with a count):
+                    // skip that one message, send the others.
+                    first_error.get_or_insert(e);
+                    done += 1;
+                }
             }
-            if r == 0 {
-                break;
-            }
-            done += r as usize;
         }
-        self.staged = 0;
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }
