@@ -246,3 +246,50 @@ fn sigterm_lets_in_flight_queries_finish() {
         "answered before exiting"
     );
 }
+
+/// `name` asked with RD=0 (no recursion desired).
+fn norec(d: &Daemon, name: &str, rtype: RecordType) -> Message {
+    let mut m = Message::from_vec(&build_query(name, rtype, Some(1232))).unwrap();
+    m.metadata.recursion_desired = false;
+    let reply = udp_exchange(d.addr, &m.to_vec().unwrap()).expect("a reply");
+    let reply = Message::from_vec(&reply).unwrap();
+    assert_eq!(reply.metadata.id, m.metadata.id);
+    assert!(!reply.metadata.recursion_desired, "RD copied from the query");
+    reply
+}
+
+#[test]
+fn queries_without_recursion_desired_are_not_forwarded() {
+    let up = Upstream::start(public_dns);
+    let d = start(&up, &privatelink_zones("forward", ""), 1000);
+    // Names that would be forwarded: REFUSED, as Unbound does.
+    for name in ["www.example.com", "newacct.blob.core.windows.net"] {
+        let m = norec(&d, name, RecordType::A);
+        assert_eq!(m.metadata.response_code, ResponseCode::Refused, "{name}");
+        assert!(m.answers.is_empty());
+    }
+    // A name the table lacks in a zone that forwards misses: REFUSED too;
+    // so is a table CNAME whose target only a forwarder knows.
+    for name in [
+        "gone.privatelink.blob.core.windows.net",
+        "alias.privatelink.blob.core.windows.net",
+    ] {
+        let m = norec(&d, name, RecordType::A);
+        assert_eq!(m.metadata.response_code, ResponseCode::Refused, "{name}");
+    }
+    assert_eq!(up.queries(), 0, "nothing went upstream");
+    // The table answers without recursion: its names and public twins.
+    let m = norec(&d, "acct.privatelink.blob.core.windows.net", RecordType::A);
+    assert!(m.metadata.authoritative);
+    assert_eq!(addresses(&m), ["10.0.0.5"]);
+    assert_eq!(
+        addresses(&norec(&d, "acct.blob.core.windows.net", RecordType::A)),
+        ["10.0.0.5"]
+    );
+    // What the cache holds is served, as Unbound serves its cache.
+    d.query("www.example.com", RecordType::A);
+    assert_eq!(up.queries(), 1);
+    let m = norec(&d, "www.example.com", RecordType::A);
+    assert_eq!(addresses(&m), ["93.184.216.34"]);
+    assert_eq!(up.queries(), 1);
+}

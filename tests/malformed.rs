@@ -161,3 +161,36 @@ fn tcp_length_prefix_without_body_and_zero_length() {
     );
     drop(hang);
 }
+
+/// The query `good()` asks, with its QTYPE replaced.
+fn asking(name: &str, qtype: u16) -> Vec<u8> {
+    let mut q = build_query(name, RecordType::A, None);
+    let at = q.len() - 4;
+    q[at..at + 2].copy_from_slice(&qtype.to_be_bytes());
+    q
+}
+
+#[test]
+fn meta_and_obsolete_query_types_get_formerr_notimp_or_refused() {
+    let d = daemon();
+    // A name with records and a name that would be forwarded alike.
+    for name in ["acct.privatelink.blob.core.windows.net", "www.example.com"] {
+        for (qtype, expected) in [
+            (0, 1),   // reserved: FORMERR
+            (41, 1),  // OPT
+            (249, 1), // TKEY
+            (250, 1), // TSIG
+            (253, 4), // MAILB: NOTIMP
+            (254, 4), // MAILA
+            (251, 5), // IXFR: REFUSED (no zone transfers)
+            (252, 5), // AXFR
+        ] {
+            let q = asking(name, qtype);
+            let reply = udp_exchange(d.addr, &q).expect("a reply");
+            assert_eq!(&reply[..2], &q[..2], "{name} {qtype}: ID echoed");
+            assert_eq!(reply[3] & 0x0F, expected, "{name} type {qtype}");
+            assert_eq!(&reply[4..8], &[0, 1, 0, 0], "{name} {qtype}: question, no answer");
+        }
+    }
+    still_serving(&d);
+}

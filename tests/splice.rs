@@ -176,3 +176,61 @@ fn local_cname_pointing_outside_is_completed_by_forwarding() {
         ]
     );
 }
+
+#[test]
+fn a_cname_query_gets_the_cname_and_not_the_chain_behind_it() {
+    // Upstream answers a CNAME query as resolvers do: the CNAME alone.
+    let up = Upstream::start(|q| {
+        let (n, t) = question(q);
+        if t != RecordType::CNAME {
+            return public_dns(q);
+        }
+        let acct = n.split('.').next().unwrap_or_default();
+        Reply::ok(vec![cname(
+            &n,
+            &format!("{acct}.privatelink.blob.core.windows.net."),
+            60,
+        )])
+    });
+    let config = with_metrics(&config(
+        &format!("\"{}\"", up.addr),
+        &privatelink_zones("nxdomain", ""),
+        1000,
+    ));
+    let d = start_with(&config);
+    let missing = "pldns_missing_records_total{zone=\"privatelink.blob.core.windows.net\"}";
+
+    // Spliced path: the table lacks the target, which does not matter.
+    let m = d.query("newacct.blob.core.windows.net", RecordType::CNAME);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(
+        answers(&m),
+        vec![(
+            "newacct.blob.core.windows.net.".into(),
+            RecordType::CNAME,
+            "newacct.privatelink.blob.core.windows.net.".into()
+        )]
+    );
+    assert_eq!(d.metric(missing), 0.0, "a CNAME query is no missing record");
+    assert_eq!(up.queries(), 1);
+
+    // Twin path: the table has the target; the answer is the CNAME alone.
+    let m = d.query("acct.blob.core.windows.net", RecordType::CNAME);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(
+        answers(&m),
+        vec![(
+            "acct.blob.core.windows.net.".into(),
+            RecordType::CNAME,
+            "acct.privatelink.blob.core.windows.net.".into()
+        )]
+    );
+    assert!(m.authorities.is_empty(), "no NODATA for the target");
+
+    // A table CNAME pointing outside: the CNAME, nothing forwarded.
+    let m = d.query("alias.privatelink.blob.core.windows.net", RecordType::CNAME);
+    assert!(m.metadata.authoritative);
+    assert_eq!(answers(&m).len(), 1);
+    assert_eq!(up.queries(), 1);
+    assert_eq!(d.metric(missing), 0.0);
+}

@@ -112,13 +112,20 @@ pub const OUTSIDE_ALIAS: &str =
     "[[record]]\nname = \"alias.privatelink.blob.core.windows.net\"\ncname = \"www.example.com\"\n";
 
 pub fn start(upstream: &Upstream, zones: &str, cache: usize) -> Daemon {
+    start_with(&config(&format!("\"{}\"", upstream.addr), zones, cache))
+}
+
+/// A daemon on `config` with the records of [`start`].
+pub fn start_with(config: &str) -> Daemon {
     Daemon::start(Files::new(&[
-        (
-            "pldns.toml",
-            &config(&format!("\"{}\"", upstream.addr), zones, cache),
-        ),
+        ("pldns.toml", config),
         ("rec/site.hosts", RECORDS),
         ("rec/alias.toml", OUTSIDE_ALIAS),
     ]))
+}
+
+/// `config` with the metrics endpoint on a loopback port.
+pub fn with_metrics(config: &str) -> String {
+    config.replacen(SERVER, &format!("{SERVER}metrics = \"127.0.0.1:0\"\n"), 1)
 }
 
