@@ -289,7 +289,7 @@ fn core(c: &mut Criterion) {
             panic!("no cut: {cut:?}");
         };
         let start = Start::Cut { zone, name };
-        black_box(chain::follow(&snap, &parsed, start, &mut w, &STATS.misses));
+        black_box(chain::follow(&snap, &parsed, &start, &mut w, &STATS.misses));
     };
     let allocs = allocs_per_call(&mut run);
     println!("splice_forwarded_chain: {allocs:.2} allocations/answer");

@@ -43,31 +43,54 @@ pub enum End {
     Forward(Hop),
 }
 
+/// The name the walk is at: borrowed from the query or the table where it
+/// can be, so the common case copies no name.
+enum At<'a> {
+    Borrowed(&'a [u8]),
+    Owned(NameBuf),
+}
+
+impl At<'_> {
+    fn wire(&self) -> &[u8] {
+        match self {
+            At::Borrowed(w) => w,
+            At::Owned(n) => n.wire(),
+        }
+    }
+
+    fn into_name(self) -> Option<NameBuf> {
+        match self {
+            At::Borrowed(w) => NameBuf::from_wire(w),
+            At::Owned(n) => Some(n),
+        }
+    }
+}
+
 /// Writes the answer to `q` from `start` on. Every name the table lacks on
 /// the way is recorded in `misses`.
-pub fn follow(
-    snap: &Snapshot,
-    q: &Query<'_>,
-    start: Start,
+pub fn follow<'a>(
+    snap: &'a Snapshot,
+    q: &'a Query<'_>,
+    start: &'a Start,
     w: &mut ResponseWriter<'_>,
     misses: &MissQueue,
 ) -> End {
     let (mut name, mut zone) = match start {
         Start::Local(zone) => {
             w.set_authoritative(true);
-            (q.qname.clone(), zone)
+            (At::Borrowed(q.qname.wire()), *zone)
         }
         Start::Twin { zone, mapped } => {
-            let ttl = local::zone_ttl(snap, zone);
+            let ttl = local::zone_ttl(snap, *zone);
             w.record(q.qname.wire(), rtype::CNAME, ttl, Rdata::Name(mapped.wire()));
             // RFC 1034 §3.6.2: a query for the CNAME itself gets the CNAME,
             // not the chain behind it.
             if q.qtype == rtype::CNAME {
                 return End::Done(Rcode::NoError);
             }
-            (mapped, zone)
+            (At::Borrowed(mapped.wire()), *zone)
         }
-        Start::Cut { zone, name } => (name, zone),
+        Start::Cut { zone, name } => (At::Borrowed(name.wire()), *zone),
     };
     for _ in 0..MAX_CHAIN {
         let target = match local::lookup(snap, zone, name.wire(), q.qtype, w) {
@@ -78,34 +101,32 @@ pub fn follow(
                         local::negative(snap, zone, w);
                         End::Done(Rcode::NxDomain)
                     }
-                    OnMiss::Forward => End::Forward(Hop {
-                        name,
-                        zone: Some(zone),
-                    }),
+                    OnMiss::Forward => match name.into_name() {
+                        Some(name) => End::Forward(Hop {
+                            name,
+                            zone: Some(zone),
+                        }),
+                        None => End::Done(Rcode::ServFail),
+                    },
                 };
             }
             Found::Alias(target) => target,
         };
         match classify(snap, target) {
-            Route::Local(zi) => {
-                let Some(next) = NameBuf::from_wire(target) else {
-                    break;
-                };
-                (name, zone) = (next, zi);
-            }
+            Route::Local(zi) => (name, zone) = (At::Borrowed(target), zi),
             Route::Twin { zone: zi, mapped } => {
                 let ttl = local::zone_ttl(snap, zi);
                 w.record(target, rtype::CNAME, ttl, Rdata::Name(mapped.wire()));
-                (name, zone) = (mapped, zi);
+                (name, zone) = (At::Owned(mapped), zi);
             }
             Route::Forward(outside) => {
-                let Some(name) = NameBuf::from_wire(target) else {
-                    break;
+                return match NameBuf::from_wire(target) {
+                    Some(name) => End::Forward(Hop {
+                        name,
+                        zone: outside,
+                    }),
+                    None => End::Done(Rcode::ServFail),
                 };
-                return End::Forward(Hop {
-                    name,
-                    zone: outside,
-                });
             }
         }
     }

@@ -21,13 +21,14 @@ pub enum Route {
 pub fn classify(snap: &Snapshot, qname: &[u8]) -> Route {
     let located = snap.route(qname);
     if let Some(twin) = located.twin
+        && let Some(mapped) = snap.twin_name(qname, twin)
         && snap
-            .node(twin.name.wire())
+            .node(mapped.wire())
             .is_some_and(|n| !n.is_empty_non_terminal())
     {
         return Route::Twin {
             zone: twin.zone,
-            mapped: twin.name,
+            mapped,
         };
     }
     match located.zone {

@@ -62,7 +62,9 @@ pub fn resolve(
     transport: Transport,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    let q = match parse_query(packet) {
+    // Matched by reference: moving the parsed query out would copy it.
+    let parsed = parse_query(packet);
+    let q = match &parsed {
         Ok(q) => q,
         Err(Malformed::Drop) => return Outcome::Drop,
         Err(malformed) => {
@@ -75,10 +77,10 @@ pub fn resolve(
             return Outcome::Reply(Source::Own);
         }
     };
-    let limit = limit(transport, &q, snap);
+    let limit = limit(transport, q, snap);
     let ours = snap.config.edns_udp_size;
     let own = |out: &mut Vec<u8>, rcode| {
-        ResponseWriter::new(out, &q, rcode, false).finish(q.edns, ours, limit, rcode);
+        ResponseWriter::new(out, q, rcode, false).finish(q.edns, ours, limit, rcode);
         Outcome::Reply(Source::Own)
     };
 
@@ -87,7 +89,7 @@ pub fn resolve(
     }
     // Response rate limiting goes here: the client is allowed, and nothing
     // has been spent on its query yet.
-    if let Some(rcode) = screen(&q) {
+    if let Some(rcode) = screen(q) {
         return own(out, rcode);
     }
 
@@ -99,11 +101,11 @@ pub fn resolve(
                 name: q.qname.clone(),
                 zone,
             };
-            return forward(snap, cache, stats, &q, limit, hop, None, out);
+            return forward(snap, cache, stats, q, limit, hop, None, out);
         }
     };
-    let mut w = ResponseWriter::new(out, &q, Rcode::NoError, false);
-    match chain::follow(snap, &q, start, &mut w, &stats.misses) {
+    let mut w = ResponseWriter::new(out, q, Rcode::NoError, false);
+    match chain::follow(snap, q, &start, &mut w, &stats.misses) {
         // A CNAME loop in the table: say nothing rather than half a chain.
         End::Done(Rcode::ServFail) => own(out, Rcode::ServFail),
         End::Done(rcode) => {
@@ -113,7 +115,7 @@ pub fn resolve(
         }
         End::Forward(hop) => {
             let table_part = w.suspend();
-            forward(snap, cache, stats, &q, limit, hop, Some(table_part), out)
+            forward(snap, cache, stats, q, limit, hop, Some(table_part), out)
         }
     }
 }
@@ -301,11 +303,6 @@ impl Pending {
         &self.snap
     }
 
-    /// What to ask next: the name and the zone whose forwarders answer it.
-    pub fn hop(&self) -> &Hop {
-        &self.hop
-    }
-
     /// SERVFAIL for this query, in `out`, for when it cannot be forwarded
     /// (too many forwards in flight).
     pub fn fail(&self, out: &mut Vec<u8>) {
@@ -368,7 +365,8 @@ impl Pending {
                 Spliced::Cut { zone, name } => {
                     touched = true;
                     w.set_flags(false);
-                    chain::follow(&snap, &q, Start::Cut { zone, name }, &mut w, &stats.misses)
+                    let cut = Start::Cut { zone, name };
+                    chain::follow(&snap, &q, &cut, &mut w, &stats.misses)
                 }
             };
             match end {
@@ -417,3 +415,6 @@ impl Pending {
 fn servfail(q: &Query<'_>, ours: u16, limit: usize, out: &mut Vec<u8>) {
     ResponseWriter::new(out, q, Rcode::ServFail, false).finish(q.edns, ours, limit, Rcode::ServFail);
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,7 +16,8 @@ use crate::name::Name;
 use crate::records::Records;
 use crate::soa::{Soa, serial};
 use crate::table::{NodeRef, Table};
-use crate::zonemap::{Located, ZoneMap};
+use crate::wire::NameBuf;
+use crate::zonemap::{Located, Twin, ZoneMap};
 
 pub struct Zone {
     pub name: Name,
@@ -150,10 +151,15 @@ impl Snapshot {
         self.map.zone_of(qname)
     }
 
-    /// The zone that routes `qname` and, when the public-twin rule maps it,
-    /// its privatelink twin (see [`ZoneMap::route`]).
+    /// The zone that routes `qname`, and whether the public-twin rule maps
+    /// it (see [`ZoneMap::route`]).
     pub fn route(&self, qname: &[u8]) -> Located {
         self.map.route(qname)
+    }
+
+    /// The privatelink name of `qname` for the twin [`Snapshot::route`] found.
+    pub fn twin_name(&self, qname: &[u8], twin: Twin) -> Option<NameBuf> {
+        self.map.twin_name(qname, twin)
     }
 
     /// The forwarders of `zone`, or `[upstream]` for `None`.
@@ -297,11 +303,12 @@ on_miss = "nxdomain"
         let q = wire("acct.privatelink.blob.core.windows.net");
         assert_eq!(s.zone_of(&q), Some(0));
         assert_eq!(s.zone_of(&wire("acct.blob.core.windows.net")), None);
-        let routed = s.route(&wire("acct.blob.core.windows.net"));
+        let public = wire("acct.blob.core.windows.net");
+        let routed = s.route(&public);
         assert_eq!(routed.zone, None);
         let twin = routed.twin.unwrap();
         assert_eq!(twin.zone, 0);
-        assert_eq!(twin.name.wire(), &*q);
+        assert_eq!(s.twin_name(&public, twin).unwrap().wire(), &*q);
     }
 
     #[test]

@@ -37,17 +37,14 @@ pub fn splice(
     asked: &[u8],
     reply: &Message,
 ) -> Spliced {
-    // RFC 1034 §3.6.2: a query for the CNAME itself gets the CNAME, not the
-    // chain behind it: nothing to cut, wherever the CNAME points.
-    let follows = qtype != rtype::CNAME;
     let asked_is_local = snap.local_zone_of(asked).is_some();
     let mut chain: Vec<&Record> = Vec::new();
     let mut current = asked.to_vec();
     let mut cut = None;
-    for _ in 0..MAX_CHAIN {
-        if !follows {
-            break;
-        }
+    // RFC 1034 §3.6.2: a query for the CNAME itself gets the CNAME, not the
+    // chain behind it: nothing to cut, wherever the CNAME points.
+    let hops = if qtype == rtype::CNAME { 0 } else { MAX_CHAIN };
+    for _ in 0..hops {
         let Some(rec) = reply
             .answers
             .iter()

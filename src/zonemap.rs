@@ -25,14 +25,24 @@ pub struct Placed {
     pub via_twin: bool,
 }
 
-/// Where the query path sends a name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the query path sends a name. Small and `Copy`: the twin's name is
+/// built only when it is needed ([`ZoneMap::twin_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Located {
     /// The longest configured zone holding the name, with or without records.
     pub zone: Option<usize>,
-    /// The name's privatelink twin, when a twin is the longest match among
-    /// the zones with records and their twins.
-    pub twin: Option<Placed>,
+    /// Set when a public twin is the longest match among the zones with
+    /// records and their twins.
+    pub twin: Option<Twin>,
+}
+
+/// A name's match on the public twin of a zone with records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Twin {
+    /// The zone with records the twin belongs to.
+    pub zone: usize,
+    /// Octets of the name before the twin (the part kept when mapping).
+    head: usize,
 }
 
 /// What one zone or twin name in the index stands for.
@@ -93,27 +103,51 @@ impl ZoneMap {
     }
 
     /// Both at once, in one walk up the name: the zone that routes it, and
-    /// its twin mapping when [`ZoneMap::place`] would map it through a twin.
+    /// whether [`ZoneMap::place`] would map it through a public twin.
     pub fn route(&self, name: &[u8]) -> Located {
-        let mut zone = None;
-        let mut twin = None;
-        let mut placement_seen = false;
-        for s in crate::name::suffixes(name) {
-            let Some(e) = self.index.get(s) else { continue };
-            if zone.is_none() {
-                zone = e.zone.map(|(zi, _)| zi);
-            }
-            if !placement_seen && let Some((zi, mapped_to)) = e.placement() {
-                placement_seen = true;
-                if mapped_to.is_some() {
-                    twin = placed(name, s, zi, mapped_to);
+        let mut suffixes = crate::name::suffixes(name);
+        // The longest match, usually a zone with records: then it is both
+        // the zone and the placement, and the walk ends here.
+        let first = suffixes.find_map(|s| Some((s, self.index.get(s)?)));
+        let Some((s, e)) = first else {
+            return Located {
+                zone: None,
+                twin: None,
+            };
+        };
+        let zone = e.zone.map(|(zi, _)| zi);
+        let twin_at = |s: &[u8], zi| Twin {
+            zone: zi,
+            head: name.len() - s.len(),
+        };
+        match e.placement() {
+            Some((_, None)) => Located { zone, twin: None },
+            Some((zi, Some(_))) => Located {
+                // A twin without a zone of its own name: the zone is further up.
+                zone: zone.or_else(|| suffixes.find_map(|s| Some(self.index.get(s)?.zone?.0))),
+                twin: Some(twin_at(s, zi)),
+            },
+            // A zone without records: a twin or a zone with records further
+            // up may still place the name.
+            None => {
+                let twin = suffixes.find_map(|s| match self.index.get(s)?.placement()? {
+                    (_, None) => Some(None),
+                    (zi, Some(_)) => Some(Some(twin_at(s, zi))),
+                });
+                Located {
+                    zone,
+                    twin: twin.flatten(),
                 }
             }
-            if zone.is_some() && placement_seen {
-                break;
-            }
         }
-        Located { zone, twin }
+    }
+
+    /// The privatelink name `name` maps to through `twin` (from
+    /// [`ZoneMap::route`] of the same name); `None` past 255 octets.
+    pub fn twin_name(&self, name: &[u8], twin: Twin) -> Option<NameBuf> {
+        let suffix = name.get(twin.head..)?;
+        let (_, mapped_to) = self.index.get(suffix)?.placement()?;
+        NameBuf::concat(&name[..twin.head], mapped_to?)
     }
 }
 

@@ -1,0 +1,188 @@
+//! The query core without sockets: one pass over the table, the
+//! continuation a forwarded query leaves with, and the rules on the
+//! question. Forwarding itself is tested over loopback in tests/.
+
+use std::path::Path;
+
+use super::*;
+use crate::name::Name;
+use crate::records::Records;
+use crate::table::{Data, TableBuilder};
+
+const ZONE: &str = "privatelink.blob.core.windows.net";
+const FORWARDING: &str = "privatelink.queue.core.windows.net";
+
+fn n(s: &str) -> Name {
+    Name::from_text(s).unwrap()
+}
+
+/// Two zones with records: one answers misses NXDOMAIN, one forwards them.
+fn snapshot() -> Arc<Snapshot> {
+    let cfg = crate::config::parse(
+        Path::new("/t/pldns.toml"),
+        &format!(
+            "[server]\nlisten = [\"127.0.0.1:0\"]\nallow = [\"127.0.0.0/8\"]\n\
+             [upstream]\nservers = [\"127.0.0.1:9\"]\n\
+             [[zone]]\nname = \"{ZONE}\"\nrecords = []\non_miss = \"nxdomain\"\n\
+             [[zone]]\nname = \"{FORWARDING}\"\nrecords = []\non_miss = \"forward\"\n"
+        ),
+    )
+    .unwrap();
+    let mut b = TableBuilder::new(2);
+    let acct = n(&format!("acct.{ZONE}"));
+    b.insert(acct.wire(), 0, Data::A("10.0.0.5".parse().unwrap()), 300, (0, 1))
+        .unwrap();
+    let alias = n(&format!("alias.{ZONE}"));
+    let outside = n("www.example.com");
+    b.insert(alias.wire(), 0, Data::Cname(outside.wire()), 300, (0, 2))
+        .unwrap();
+    let apexes = [n(ZONE).wire().len(), n(FORWARDING).wire().len()];
+    let records = Records {
+        table: b.finish(&apexes),
+        files: vec![],
+    };
+    Arc::new(Snapshot::build(cfg, records, None))
+}
+
+fn query(name: &str, qtype: u16, rd: bool) -> Vec<u8> {
+    let mut p = vec![0x12, 0x34, u8::from(rd), 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    p.extend_from_slice(n(name).wire());
+    p.extend_from_slice(&qtype.to_be_bytes());
+    p.extend_from_slice(&[0, 1]);
+    p
+}
+
+fn run(snap: &Arc<Snapshot>, stats: &Stats, packet: &[u8], out: &mut Vec<u8>) -> Outcome {
+    let client = "127.0.0.1".parse().unwrap();
+    resolve(snap, None, stats, packet, client, Transport::Udp, out)
+}
+
+fn rcode(out: &[u8]) -> u8 {
+    out[3] & 0x0F
+}
+
+fn ancount(out: &[u8]) -> u16 {
+    u16::from_be_bytes([out[6], out[7]])
+}
+
+fn misses(snap: &Snapshot, zone: usize) -> u64 {
+    snap.zones[zone].local.as_ref().unwrap().misses.count()
+}
+
+#[test]
+fn a_local_chain_leaving_the_table_travels_in_the_continuation() {
+    let snap = snapshot();
+    let stats = Stats::default();
+    let mut out = Vec::new();
+    let outcome = run(&snap, &stats, &query(&format!("alias.{ZONE}"), 1, true), &mut out);
+    let Outcome::Forward(p) = outcome else {
+        panic!("not forwarded: {outcome:?}");
+    };
+    let Pending {
+        hop,
+        touched,
+        mut draft,
+        writer,
+        ..
+    } = *p;
+    assert_eq!(hop.name.wire(), n("www.example.com").wire());
+    assert_eq!(hop.zone, None, "to [upstream]");
+    assert!(touched, "the table wrote part of the answer");
+    // The draft holds header, question and the CNAME, counted in the
+    // suspended writer: the forwarding step appends, it does not replay.
+    let body = ResponseWriter::resume(&mut draft, writer).finish_body();
+    assert_eq!(ancount(body), 1);
+    assert_eq!(body[2] & 0x04, 0x04, "authoritative, as the table made it");
+    assert_eq!(&body[..2], &[0x12, 0x34]);
+}
+
+#[test]
+fn a_name_to_forward_leaves_with_just_its_question() {
+    let snap = snapshot();
+    let stats = Stats::default();
+    let mut out = Vec::new();
+    let outcome = run(&snap, &stats, &query("www.example.com", 28, true), &mut out);
+    let Outcome::Forward(p) = outcome else {
+        panic!("not forwarded: {outcome:?}");
+    };
+    assert!(!p.touched);
+    assert_eq!(p.question.qtype, 28);
+    let q = p.question.query();
+    assert_eq!(q.qname.wire(), n("www.example.com").wire());
+    assert_eq!(q.packet.len(), q.question_end);
+    // SERVFAIL when it cannot be forwarded, from the owned question.
+    let mut reply = Vec::new();
+    p.fail(&mut reply);
+    assert_eq!(rcode(&reply), 2);
+    assert_eq!(&reply[..2], &[0x12, 0x34]);
+}
+
+#[test]
+fn each_missing_name_is_counted_once() {
+    let snap = snapshot();
+    let stats = Stats::default();
+    let mut out = Vec::new();
+    let outcome = run(&snap, &stats, &query(&format!("gone.{ZONE}"), 1, true), &mut out);
+    assert!(matches!(outcome, Outcome::Reply(Source::Local)));
+    assert_eq!(rcode(&out), 3);
+    assert_eq!(misses(&snap, 0), 1);
+    let outcome = run(&snap, &stats, &query(&format!("gone.{FORWARDING}"), 1, true), &mut out);
+    let Outcome::Forward(p) = outcome else {
+        panic!("on_miss = forward: {outcome:?}");
+    };
+    assert_eq!(p.hop.zone, Some(1));
+    assert_eq!(misses(&snap, 1), 1);
+    assert_eq!(stats.misses.pop().map(|m| m.zone.zone().clone()), Some(n(ZONE)));
+    assert!(stats.misses.pop().is_some());
+    assert!(stats.misses.pop().is_none(), "no second count for the same query");
+}
+
+#[test]
+fn without_recursion_desired_only_the_table_answers() {
+    let snap = snapshot();
+    let stats = Stats::default();
+    let mut out = Vec::new();
+    let outcome = run(&snap, &stats, &query("www.example.com", 1, false), &mut out);
+    assert!(matches!(outcome, Outcome::Reply(Source::Own)));
+    assert_eq!(rcode(&out), 5);
+    let outcome = run(&snap, &stats, &query(&format!("acct.{ZONE}"), 1, false), &mut out);
+    assert!(matches!(outcome, Outcome::Reply(Source::Local)));
+    assert_eq!((rcode(&out), ancount(&out)), (0, 1));
+    assert_eq!(out[2] & 0x01, 0, "RD stays clear");
+}
+
+#[test]
+fn the_question_alone_decides_special_types() {
+    let snap = snapshot();
+    let stats = Stats::default();
+    let mut out = Vec::new();
+    for (qtype, expected) in [
+        (0, 1),
+        (41, 1),
+        (249, 1),
+        (250, 1),
+        (251, 5),
+        (252, 5),
+        (253, 4),
+        (254, 4),
+    ] {
+        let outcome = run(&snap, &stats, &query(&format!("acct.{ZONE}"), qtype, true), &mut out);
+        assert!(matches!(outcome, Outcome::Reply(Source::Own)), "{qtype}");
+        assert_eq!(rcode(&out), expected, "type {qtype}");
+        assert_eq!(ancount(&out), 0);
+    }
+}
+
+#[test]
+fn a_cname_query_for_a_public_twin_gets_the_cname_alone() {
+    let snap = snapshot();
+    let stats = Stats::default();
+    let mut out = Vec::new();
+    let outcome = run(&snap, &stats, &query("acct.blob.core.windows.net", 5, true), &mut out);
+    assert!(matches!(outcome, Outcome::Reply(Source::Local)));
+    assert_eq!(ancount(&out), 1);
+    assert_eq!(u16::from_be_bytes([out[8], out[9]]), 0, "no NODATA SOA");
+    let outcome = run(&snap, &stats, &query("acct.blob.core.windows.net", 1, true), &mut out);
+    assert!(matches!(outcome, Outcome::Reply(Source::Local)));
+    assert_eq!(ancount(&out), 2, "CNAME and A for other types");
+}
