@@ -4,6 +4,7 @@
 
 mod addr;
 mod limits;
+mod raw;
 mod sync;
 mod transfer;
 
@@ -24,6 +25,7 @@ pub use transfer::ZoneTransfer;
 
 use crate::diag::{Diagnostic, Diagnostics, line_of};
 use crate::name::Name;
+use raw::{RawAzure, RawConfig};
 
 /// RFC 6891 §6.2.5 and the DNS Flag Day 2020 advice: 1232 bytes avoids IP
 /// fragmentation on every common path.
@@ -101,28 +103,6 @@ impl ZoneConfig {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    #[serde(default)]
-    server: RawServer,
-    #[serde(default)]
-    upstream: RawUpstream,
-    #[serde(default)]
-    cache: limits::RawCache,
-    #[serde(default, rename = "zone")]
-    zones: Vec<RawZone>,
-    #[serde(default)]
-    azure: Vec<RawAzure>,
-    #[serde(default)]
-    log: LogConfig,
-    #[serde(default)]
-    sync: Vec<sync::RawSync>,
-    rrl: Option<limits::RawRrl>,
-    #[serde(default)]
-    tsig: Vec<transfer::RawTsig>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -150,55 +130,6 @@ impl Default for LogConfig {
             queries: false,
         }
     }
-}
-
-/// `[[azure]]`: the Private Link zones of a vault, from shared/data.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAzure {
-    cloud: Spanned<String>,
-    regions: Spanned<Vec<Spanned<String>>>,
-    forwarders: Option<Vec<Spanned<String>>>,
-    records: Option<Vec<Spanned<String>>>,
-    on_miss: Option<OnMiss>,
-    ttl: Option<Spanned<u32>>,
-    #[serde(default)]
-    site_recovery: bool,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawServer {
-    listen: Option<Vec<Spanned<String>>>,
-    allow: Option<Vec<Spanned<String>>>,
-    metrics: Option<Spanned<String>>,
-    edns_udp_size: Option<Spanned<u16>>,
-    max_batch_delay_us: Option<Spanned<u64>>,
-    // Last known good (issue 10): where the kept copies live.
-    state_dir: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawUpstream {
-    #[serde(default)]
-    servers: Vec<Spanned<String>>,
-    timeout_ms: Option<Spanned<u64>>,
-    query_timeout_ms: Option<Spanned<u64>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawZone {
-    name: Spanned<String>,
-    records: Option<Vec<Spanned<String>>>,
-    on_miss: Option<OnMiss>,
-    forwarders: Option<Vec<Spanned<String>>>,
-    ttl: Option<Spanned<u32>>,
-    transfer_allow: Option<Vec<Spanned<String>>>,
-    notify: Option<Vec<Spanned<String>>>,
-    tsig_key: Option<Spanned<String>>,
-    primaries: Option<Vec<Spanned<String>>>,
 }
 
 /// Reads and validates a config file.
