@@ -49,8 +49,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-static STATS: std::sync::LazyLock<pldns::stats::Stats> =
-    std::sync::LazyLock::new(Default::default);
+static STATS: std::sync::LazyLock<pldns::stats::Stats> = std::sync::LazyLock::new(Default::default);
 
 const ZONE: &str = "privatelink.blob.core.windows.net";
 

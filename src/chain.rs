@@ -82,7 +82,12 @@ pub fn follow<'a>(
         }
         Start::Twin { zone, mapped } => {
             let ttl = local::zone_ttl(snap, *zone);
-            w.record(q.qname.wire(), rtype::CNAME, ttl, Rdata::Name(mapped.wire()));
+            w.record(
+                q.qname.wire(),
+                rtype::CNAME,
+                ttl,
+                Rdata::Name(mapped.wire()),
+            );
             // RFC 1034 §3.6.2: a query for the CNAME itself gets the CNAME,
             // not the chain behind it.
             if q.qtype == rtype::CNAME {

@@ -413,7 +413,12 @@ impl Pending {
 }
 
 fn servfail(q: &Query<'_>, ours: u16, limit: usize, out: &mut Vec<u8>) {
-    ResponseWriter::new(out, q, Rcode::ServFail, false).finish(q.edns, ours, limit, Rcode::ServFail);
+    ResponseWriter::new(out, q, Rcode::ServFail, false).finish(
+        q.edns,
+        ours,
+        limit,
+        Rcode::ServFail,
+    );
 }
 
 #[cfg(test)]

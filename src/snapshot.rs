@@ -143,7 +143,9 @@ impl Snapshot {
 
     fn local_zone_named(&self, name: &Name) -> Option<&LocalZone> {
         let zone = &self.zones[self.zone_of(name.wire())?];
-        (zone.name == *name).then_some(zone.local.as_ref()).flatten()
+        (zone.name == *name)
+            .then_some(zone.local.as_ref())
+            .flatten()
     }
 
     /// The zone a name falls in (longest match), if any.

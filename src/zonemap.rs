@@ -92,8 +92,8 @@ impl ZoneMap {
     /// `None` outside every zone with records, or when the mapped name would
     /// exceed 255 octets.
     pub fn place(&self, name: &[u8]) -> Option<Placed> {
-        let (suffix, (zone, twin)) = crate::name::suffixes(name)
-            .find_map(|s| Some((s, self.index.get(s)?.placement()?)))?;
+        let (suffix, (zone, twin)) =
+            crate::name::suffixes(name).find_map(|s| Some((s, self.index.get(s)?.placement()?)))?;
         placed(name, suffix, zone, twin)
     }
 

@@ -254,7 +254,10 @@ fn norec(d: &Daemon, name: &str, rtype: RecordType) -> Message {
     let reply = udp_exchange(d.addr, &m.to_vec().unwrap()).expect("a reply");
     let reply = Message::from_vec(&reply).unwrap();
     assert_eq!(reply.metadata.id, m.metadata.id);
-    assert!(!reply.metadata.recursion_desired, "RD copied from the query");
+    assert!(
+        !reply.metadata.recursion_desired,
+        "RD copied from the query"
+    );
     reply
 }
 

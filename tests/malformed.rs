@@ -189,7 +189,11 @@ fn meta_and_obsolete_query_types_get_formerr_notimp_or_refused() {
             let reply = udp_exchange(d.addr, &q).expect("a reply");
             assert_eq!(&reply[..2], &q[..2], "{name} {qtype}: ID echoed");
             assert_eq!(reply[3] & 0x0F, expected, "{name} type {qtype}");
-            assert_eq!(&reply[4..8], &[0, 1, 0, 0], "{name} {qtype}: question, no answer");
+            assert_eq!(
+                &reply[4..8],
+                &[0, 1, 0, 0],
+                "{name} {qtype}: question, no answer"
+            );
         }
     }
     still_serving(&d);

@@ -242,4 +242,3 @@ pub fn render(state: &State) -> String {
     super::status::render(state, &mut s);
     s
 }
-

@@ -78,4 +78,3 @@ fn health_of_forwarders(state: &State) -> Result<String, String> {
         ))
     }
 }
-

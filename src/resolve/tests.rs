@@ -30,8 +30,14 @@ fn snapshot() -> Arc<Snapshot> {
     .unwrap();
     let mut b = TableBuilder::new(2);
     let acct = n(&format!("acct.{ZONE}"));
-    b.insert(acct.wire(), 0, Data::A("10.0.0.5".parse().unwrap()), 300, (0, 1))
-        .unwrap();
+    b.insert(
+        acct.wire(),
+        0,
+        Data::A("10.0.0.5".parse().unwrap()),
+        300,
+        (0, 1),
+    )
+    .unwrap();
     let alias = n(&format!("alias.{ZONE}"));
     let outside = n("www.example.com");
     b.insert(alias.wire(), 0, Data::Cname(outside.wire()), 300, (0, 2))
@@ -74,7 +80,12 @@ fn a_local_chain_leaving_the_table_travels_in_the_continuation() {
     let snap = snapshot();
     let stats = Stats::default();
     let mut out = Vec::new();
-    let outcome = run(&snap, &stats, &query(&format!("alias.{ZONE}"), 1, true), &mut out);
+    let outcome = run(
+        &snap,
+        &stats,
+        &query(&format!("alias.{ZONE}"), 1, true),
+        &mut out,
+    );
     let Outcome::Forward(p) = outcome else {
         panic!("not forwarded: {outcome:?}");
     };
@@ -122,19 +133,35 @@ fn each_missing_name_is_counted_once() {
     let snap = snapshot();
     let stats = Stats::default();
     let mut out = Vec::new();
-    let outcome = run(&snap, &stats, &query(&format!("gone.{ZONE}"), 1, true), &mut out);
+    let outcome = run(
+        &snap,
+        &stats,
+        &query(&format!("gone.{ZONE}"), 1, true),
+        &mut out,
+    );
     assert!(matches!(outcome, Outcome::Reply(Source::Local)));
     assert_eq!(rcode(&out), 3);
     assert_eq!(misses(&snap, 0), 1);
-    let outcome = run(&snap, &stats, &query(&format!("gone.{FORWARDING}"), 1, true), &mut out);
+    let outcome = run(
+        &snap,
+        &stats,
+        &query(&format!("gone.{FORWARDING}"), 1, true),
+        &mut out,
+    );
     let Outcome::Forward(p) = outcome else {
         panic!("on_miss = forward: {outcome:?}");
     };
     assert_eq!(p.hop.zone, Some(1));
     assert_eq!(misses(&snap, 1), 1);
-    assert_eq!(stats.misses.pop().map(|m| m.zone.zone().clone()), Some(n(ZONE)));
+    assert_eq!(
+        stats.misses.pop().map(|m| m.zone.zone().clone()),
+        Some(n(ZONE))
+    );
     assert!(stats.misses.pop().is_some());
-    assert!(stats.misses.pop().is_none(), "no second count for the same query");
+    assert!(
+        stats.misses.pop().is_none(),
+        "no second count for the same query"
+    );
 }
 
 #[test]
@@ -145,7 +172,12 @@ fn without_recursion_desired_only_the_table_answers() {
     let outcome = run(&snap, &stats, &query("www.example.com", 1, false), &mut out);
     assert!(matches!(outcome, Outcome::Reply(Source::Own)));
     assert_eq!(rcode(&out), 5);
-    let outcome = run(&snap, &stats, &query(&format!("acct.{ZONE}"), 1, false), &mut out);
+    let outcome = run(
+        &snap,
+        &stats,
+        &query(&format!("acct.{ZONE}"), 1, false),
+        &mut out,
+    );
     assert!(matches!(outcome, Outcome::Reply(Source::Local)));
     assert_eq!((rcode(&out), ancount(&out)), (0, 1));
     assert_eq!(out[2] & 0x01, 0, "RD stays clear");
@@ -166,7 +198,12 @@ fn the_question_alone_decides_special_types() {
         (253, 4),
         (254, 4),
     ] {
-        let outcome = run(&snap, &stats, &query(&format!("acct.{ZONE}"), qtype, true), &mut out);
+        let outcome = run(
+            &snap,
+            &stats,
+            &query(&format!("acct.{ZONE}"), qtype, true),
+            &mut out,
+        );
         assert!(matches!(outcome, Outcome::Reply(Source::Own)), "{qtype}");
         assert_eq!(rcode(&out), expected, "type {qtype}");
         assert_eq!(ancount(&out), 0);
@@ -178,11 +215,21 @@ fn a_cname_query_for_a_public_twin_gets_the_cname_alone() {
     let snap = snapshot();
     let stats = Stats::default();
     let mut out = Vec::new();
-    let outcome = run(&snap, &stats, &query("acct.blob.core.windows.net", 5, true), &mut out);
+    let outcome = run(
+        &snap,
+        &stats,
+        &query("acct.blob.core.windows.net", 5, true),
+        &mut out,
+    );
     assert!(matches!(outcome, Outcome::Reply(Source::Local)));
     assert_eq!(ancount(&out), 1);
     assert_eq!(u16::from_be_bytes([out[8], out[9]]), 0, "no NODATA SOA");
-    let outcome = run(&snap, &stats, &query("acct.blob.core.windows.net", 1, true), &mut out);
+    let outcome = run(
+        &snap,
+        &stats,
+        &query("acct.blob.core.windows.net", 1, true),
+        &mut out,
+    );
     assert!(matches!(outcome, Outcome::Reply(Source::Local)));
     assert_eq!(ancount(&out), 2, "CNAME and A for other types");
 }

@@ -12,8 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use crate::resolve::{Outcome, Transport, resolve};
-use crate::stats::Stats;
 use crate::snapshot::Snapshot;
+use crate::stats::Stats;
 use crate::xfr::journal::Journals;
 use crate::xfr::notify::unix_now;
 use crate::xfr::{primary, signed};

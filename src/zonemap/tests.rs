@@ -26,14 +26,20 @@ fn public_names_map_into_their_twin_and_the_longest_match_wins() {
 
     let blob = at("acct.blob.core.windows.net").unwrap();
     assert_eq!((blob.zone, blob.via_twin), (0, true));
-    assert_eq!(text(blob.name.wire()), "acct.privatelink.blob.core.windows.net");
+    assert_eq!(
+        text(blob.name.wire()),
+        "acct.privatelink.blob.core.windows.net"
+    );
     // The twin is longer than the zone `core.windows.net` around it.
     let direct = at("acct.privatelink.blob.core.windows.net").unwrap();
     assert_eq!((direct.zone, direct.via_twin), (0, false));
     let other = at("x.table.core.windows.net").unwrap();
     assert_eq!((other.zone, other.via_twin), (1, false));
     let backup = at("x.eus.backup.windowsazure.com").unwrap();
-    assert_eq!(text(backup.name.wire()), "x.privatelink.eus.backup.windowsazure.com");
+    assert_eq!(
+        text(backup.name.wire()),
+        "x.privatelink.eus.backup.windowsazure.com"
+    );
     assert_eq!(at("www.example.com"), None);
     // The twin itself maps to the zone apex.
     let apex = at("blob.core.windows.net").unwrap();

@@ -128,4 +128,3 @@ pub fn start_with(config: &str) -> Daemon {
 pub fn with_metrics(config: &str) -> String {
     config.replacen(SERVER, &format!("{SERVER}metrics = \"127.0.0.1:0\"\n"), 1)
 }
-

@@ -91,4 +91,3 @@ pub fn soa_serial(m: &Message) -> u32 {
         other => panic!("not a SOA: {other:?}"),
     }
 }
-

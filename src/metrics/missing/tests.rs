@@ -69,7 +69,10 @@ fn register_keeps_the_most_recently_seen_names_per_zone() {
     let blob = ZoneMisses::new(name(ZONE));
     let queue_zone = ZoneMisses::new(name("privatelink.queue.core.windows.net"));
     let m = MissingNames::default();
-    q.record(&queue_zone, name("q.privatelink.queue.core.windows.net").wire());
+    q.record(
+        &queue_zone,
+        name("q.privatelink.queue.core.windows.net").wire(),
+    );
     for i in 0..REGISTER_NAMES {
         miss_n(&q, &blob, i);
     }
@@ -84,7 +87,9 @@ fn register_keeps_the_most_recently_seen_names_per_zone() {
     assert_eq!(blob_names.len(), REGISTER_NAMES);
     let newest = format!("r{}.{ZONE}", REGISTER_NAMES + 9);
     assert_eq!(blob_names[0].name, name(&newest), "most recent first");
-    let r0 = blob_names.iter().find(|n| n.name == name(&format!("r0.{ZONE}")));
+    let r0 = blob_names
+        .iter()
+        .find(|n| n.name == name(&format!("r0.{ZONE}")));
     let r0 = r0.expect("a name seen again is kept");
     assert_eq!(r0.count, 2);
     assert!(r0.first_seen <= r0.last_seen);
