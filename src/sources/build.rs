@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::{Name, write_text};
 use crate::records::{self, Records};
-use crate::zonemap::Placed;
 use crate::table::{Conflict, Data, Origin, TableBuilder};
+use crate::zonemap::Placed;
 
 /// The table of a build and what the admin should hear about it.
 pub struct Built {
