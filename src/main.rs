@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use pldns::load::Loader;
 use pldns::state::State;
@@ -121,13 +121,35 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// The first load as `serve` makes it: the config, the pulls Azure sync
+/// kept in the state directory, every record file.
+fn start(
+    loader: &mut Loader,
+) -> Result<
+    (
+        pldns::snapshot::Snapshot,
+        pldns::load::Report,
+        pldns::sync::kept::Restored,
+    ),
+    pldns::diag::Diagnostics,
+> {
+    let (cfg, config_error) = loader.open()?;
+    let dir = loader.state_dir().clone();
+    let restored = pldns::sync::kept::restore(&dir, loader.sources_mut(), &cfg);
+    let (snap, rep) = loader.first_build(cfg, config_error);
+    Ok((snap, rep, restored))
+}
+
 fn check(config: &Path, strict: bool) -> ExitCode {
     let config = absolute(config);
     let mut loader = Loader::new(&config, false);
-    let (snap, rep) = match loader.start() {
+    let (snap, rep, restored) = match start(&mut loader) {
         Ok(r) => r,
         Err(diags) => return report(&diags, "configuration not valid"),
     };
+    for n in &restored.notes {
+        eprintln!("note: {n}");
+    }
     if let Some(kept) = &rep.config_kept {
         eprintln!(
             "note: serve would start on the last good configuration kept at {}",
@@ -202,7 +224,7 @@ fn export(config: &Path, format: &str, dir: Option<&Path>, zone: Option<&str>) -
     }
     let config = absolute(config);
     let mut loader = Loader::new(&config, false);
-    let (snap, rep) = match loader.start() {
+    let (snap, rep, _) = match start(&mut loader) {
         Ok(r) => r,
         Err(diags) => return report(&diags, "configuration not valid"),
     };
@@ -364,6 +386,12 @@ fn serve(config: PathBuf) -> ExitCode {
         }
     };
     init_logging(&cfg.log);
+    // Azure sync's kept pulls are in the first table: served before any pull.
+    let dir = loader.state_dir().clone();
+    let restored = pldns::sync::kept::restore(&dir, loader.sources_mut(), &cfg);
+    for n in &restored.notes {
+        warn!("{n}");
+    }
     let (snap, rep) = loader.first_build(cfg, config_error);
     if let Some(kept) = &rep.config_kept {
         error!(
@@ -406,6 +434,7 @@ fn serve(config: PathBuf) -> ExitCode {
         let metrics_addr = snap.config.metrics;
         let state = Arc::new(State::new(loader, snap, rep));
         tokio::spawn(pldns::metrics::missing::run(state.clone()));
+        tokio::spawn(pldns::sync::run(state.clone(), restored));
         if let Some(addr) = metrics_addr {
             match pldns::metrics::serve(addr, state.clone()).await {
                 Ok(task) => {

@@ -39,6 +39,10 @@ pub struct State {
     pub stats: crate::stats::Stats,
     /// The consumer of those events: log, register, subscribers.
     pub missing: crate::metrics::MissingNames,
+    /// Azure sync's sources: progress for /metrics and the status page.
+    pub sync: crate::sync::SyncRegistry,
+    /// Bumped after every swap, for tasks that follow the config.
+    swapped: tokio::sync::watch::Sender<u64>,
     /// Bumped by every UDP loop round (at least every 200 ms, idle or not):
     /// the systemd watchdog pings only while it moves.
     pub udp_heartbeat: std::sync::atomic::AtomicU64,
@@ -67,6 +71,8 @@ impl State {
             forwarder: Forwarder::new(),
             stats: crate::stats::Stats::default(),
             missing: crate::metrics::MissingNames::default(),
+            sync: crate::sync::SyncRegistry::default(),
+            swapped: tokio::sync::watch::channel(0).0,
             udp_heartbeat: std::sync::atomic::AtomicU64::new(0),
             reload_stats: stats,
             current: ArcSwap::from_pointee(snapshot),
@@ -137,6 +143,13 @@ impl State {
         self.source_changed.notify_one();
     }
 
+    /// Changes after every swap of the snapshot (a reload, a producer's
+    /// submission): what follows the config in service (Azure sync's
+    /// tasks) looks again.
+    pub fn swaps(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.swapped.subscribe()
+    }
+
     /// Resolves when a producer has submitted since the last call (a
     /// submit before the wait is not lost).
     pub async fn source_changed(&self) {
@@ -175,6 +188,7 @@ impl State {
         report.state_error = loader.persist();
         let report = Arc::new(report);
         self.report.store(report.clone());
+        self.swapped.send_modify(|n| *n = n.wrapping_add(1));
         (old, new, report)
     }
 }

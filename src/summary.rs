@@ -107,6 +107,7 @@ pub fn summary(snap: &Snapshot, report: Option<&Report>) -> String {
             None => writeln!(s, "  {}", f.display()),
         };
     }
+    s.push_str(&crate::sync::describe(cfg, report));
     let _ = write!(s, "records: {}", snap.record_count());
     s
 }

@@ -240,5 +240,6 @@ pub fn render(state: &State) -> String {
         r.last_ok_unix.load(Relaxed)
     );
     super::status::render(state, &mut s);
+    state.sync.write_prometheus(&mut s);
     s
 }

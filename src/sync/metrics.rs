@@ -1,6 +1,7 @@
 //! What an operator watches per sync source: pulls by result, records in
-//! the last good pull, records pulled in all, and when the last good pull
-//! ended. Plain atomics, written by the puller and read at scrape time;
+//! the last good pull, records pulled in all, when the last good pull
+//! ended, whether the last pull worked, and the early pulls misses asked
+//! for. Plain atomics, written by the puller and read at scrape time;
 //! `write_prometheus` renders them for the /metrics page.
 
 use std::fmt::Write;
@@ -17,6 +18,10 @@ pub struct SyncMetrics {
     /// Unix seconds; 0 until the first good pull.
     last_success: AtomicU64,
     last_duration_ms: AtomicU64,
+    /// 1 when the last pull worked, 0 when it failed or none ended yet.
+    last_ok: AtomicU64,
+    early: AtomicU64,
+    coalesced: AtomicU64,
 }
 
 impl SyncMetrics {
@@ -25,6 +30,8 @@ impl SyncMetrics {
         self.pulls[result as usize].fetch_add(1, Relaxed);
         self.last_duration_ms
             .store(u64::try_from(took.as_millis()).unwrap_or(u64::MAX), Relaxed);
+        self.last_ok
+            .store(u64::from(result == PullResult::Ok), Relaxed);
         if let Some(n) = records {
             let n = n as u64;
             self.records.store(n, Relaxed);
@@ -59,6 +66,29 @@ impl SyncMetrics {
     pub fn last_duration(&self) -> Duration {
         Duration::from_millis(self.last_duration_ms.load(Relaxed))
     }
+
+    /// True when the last pull worked (false before the first one ends).
+    pub fn last_ok(&self) -> bool {
+        self.last_ok.load(Relaxed) == 1
+    }
+
+    /// An early pull started because a name was missed.
+    pub fn early_pull(&self) {
+        self.early.fetch_add(1, Relaxed);
+    }
+
+    /// A miss found an early pull already pending and joined it.
+    pub fn coalesced(&self) {
+        self.coalesced.fetch_add(1, Relaxed);
+    }
+
+    pub fn early_pulls(&self) -> u64 {
+        self.early.load(Relaxed)
+    }
+
+    pub fn early_coalesced(&self) -> u64 {
+        self.coalesced.load(Relaxed)
+    }
 }
 
 /// Prometheus text (exposition format 0.0.4) for every source, labelled
@@ -89,7 +119,7 @@ pub fn write_prometheus(out: &mut String, sources: &[(&str, &SyncMetrics)]) {
         &'static str,
         fn(&SyncMetrics) -> String,
     );
-    let gauges: [Series; 4] = [
+    let gauges: [Series; 7] = [
         (
             "pldns_sync_records",
             "gauge",
@@ -113,6 +143,24 @@ pub fn write_prometheus(out: &mut String, sources: &[(&str, &SyncMetrics)]) {
             "gauge",
             "How long the last pull took.",
             |m| format!("{:.3}", m.last_duration().as_secs_f64()),
+        ),
+        (
+            "pldns_sync_last_pull_ok",
+            "gauge",
+            "1 when the last pull worked; 0 when it failed (the previous pull stays in service) or none ended yet.",
+            |m| u8::from(m.last_ok()).to_string(),
+        ),
+        (
+            "pldns_sync_early_pulls_total",
+            "counter",
+            "Early pulls: started because a name was missed in a zone the source feeds.",
+            |m| m.early_pulls().to_string(),
+        ),
+        (
+            "pldns_sync_early_pulls_coalesced_total",
+            "counter",
+            "Misses that found an early pull already pending (one early pull per min_interval_s at most).",
+            |m| m.early_coalesced().to_string(),
         ),
     ];
     for (name, kind, help, value) in gauges {
@@ -138,6 +186,10 @@ mod tests {
         assert_eq!(m.records(), 7);
         assert_eq!(m.records_total(), 12);
         assert!(m.last_success().is_some());
+        assert!(m.last_ok());
+        m.early_pull();
+        m.coalesced();
+        m.coalesced();
         let mut text = String::new();
         write_prometheus(&mut text, &[("sub \"a\"", &m)]);
         assert!(text.contains("pldns_sync_pulls_total{source=\"sub \\\"a\\\"\",result=\"ok\"} 2"));
@@ -145,5 +197,11 @@ mod tests {
         assert!(
             text.contains("pldns_sync_pulls_total{source=\"sub \\\"a\\\"\",result=\"timeout\"} 0")
         );
+        assert!(text.contains("pldns_sync_early_pulls_total{source=\"sub \\\"a\\\"\"} 1"));
+        assert!(
+            text.contains("pldns_sync_early_pulls_coalesced_total{source=\"sub \\\"a\\\"\"} 2")
+        );
+        m.record(PullResult::HttpError, None, Duration::ZERO);
+        assert!(!m.last_ok());
     }
 }

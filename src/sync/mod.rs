@@ -11,13 +11,18 @@
 
 mod arm;
 mod credential;
+mod daemon;
 mod endpoints;
 mod error;
 mod http;
+pub mod kept;
 mod metrics;
+mod registry;
 mod report;
 mod retry;
+mod schedule;
 mod secret;
+mod task;
 mod zones;
 
 use std::sync::{Arc, Mutex};
@@ -25,9 +30,11 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
+pub use daemon::run;
 pub use error::{PullResult, SyncError};
 pub use metrics::{SyncMetrics, write_prometheus};
-pub use report::{ZoneChange, changes, describe_changes, pull_once};
+pub use registry::{PullOutcome, SyncRegistry, SyncStatus};
+pub use report::{ZoneChange, changes, describe, describe_changes, pull_once};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 
@@ -39,6 +46,36 @@ use crate::records::{Entry, EntryData};
 /// suite sets it on every daemon it starts, so a test that forgot an
 /// override fails instead of reaching Azure.
 pub const LOOPBACK_ONLY_ENV: &str = "PLDNS_SYNC_LOOPBACK_ONLY";
+
+/// The name of each `[[sync]]` of a config, in order: what follows
+/// `sync:` in messages and metrics, and the state directory's key. Made of
+/// what the table reads (the subscription, then its resource groups in
+/// lowercase and sorted: ARM names are case-insensitive), so it stays the
+/// same across restarts and unrelated edits. Two tables reading the same
+/// scope (from other clouds or Resource Manager endpoints) get `#2`, `#3`.
+pub fn source_names(syncs: &[SyncConfig]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(syncs.len());
+    for s in syncs {
+        let mut base = s.subscription.clone();
+        if !s.resource_groups.is_empty() {
+            let mut groups: Vec<String> = s
+                .resource_groups
+                .iter()
+                .map(|g| g.to_ascii_lowercase())
+                .collect();
+            groups.sort();
+            base = format!("{base}/{}", groups.join(","));
+        }
+        let mut name = base.clone();
+        let mut n = 2;
+        while out.contains(&name) {
+            name = format!("{base}#{n}");
+            n += 1;
+        }
+        out.push(name);
+    }
+    out
+}
 
 /// Knobs of a source that are not in the config file.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +105,8 @@ pub struct Pull {
     /// Things skipped or worth knowing, each naming its resource.
     pub warnings: Vec<String>,
     pub private_endpoints: usize,
-    pub zones: usize,
+    /// The Private DNS zones read (the configured zones found in Azure).
+    pub zones: Vec<Name>,
     /// Resource Manager requests made (retries not counted).
     pub requests: u32,
 }
@@ -202,6 +240,28 @@ impl SyncSource {
         self.metrics.clone()
     }
 
+    /// Counts into `metrics` (a source restarted by a config reload keeps
+    /// its counters).
+    pub fn with_metrics(mut self, metrics: Arc<SyncMetrics>) -> SyncSource {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The last good pull's entries (for the next pull's change line).
+    pub fn previous(&self) -> Option<Vec<Entry>> {
+        self.previous
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Says what the next pull changed against `entries` (the pull kept in
+    /// the state directory, or the one of the task this one replaces).
+    pub fn with_previous(self, entries: Option<Vec<Entry>>) -> SyncSource {
+        *self.previous.lock().unwrap_or_else(|p| p.into_inner()) = entries;
+        self
+    }
+
     pub fn interval(&self) -> Duration {
         self.config().interval
     }
@@ -227,7 +287,7 @@ impl SyncSource {
                     self.label,
                     pull.entries.len(),
                     pull.private_endpoints,
-                    pull.zones,
+                    pull.zones.len(),
                     took.as_secs_f64(),
                     pull.requests,
                     describe_changes(&changed)

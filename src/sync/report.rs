@@ -159,7 +159,7 @@ fn list(config: &Config, pull: &Pull, started: Instant, who: &str, report: &mut 
         "#   {records} records in {} zones, from {} private endpoints and {} Private DNS zones ({} requests, {:.1} s)",
         zones.len(),
         pull.private_endpoints,
-        pull.zones,
+        pull.zones.len(),
         pull.requests,
         started.elapsed().as_secs_f64()
     );
@@ -172,4 +172,70 @@ fn list(config: &Config, pull: &Pull, started: Instant, who: &str, report: &mut 
             let _ = writeln!(report.listing, "  {name} {record}");
         }
     }
+}
+
+/// The `[[sync]]` part of the summary `check` prints and `serve` logs:
+/// per source its cloud, scope, what it pulls and how often, its credential
+/// and endpoints, and the kept pull the table starts with. Reads no network.
+pub fn describe(config: &Config, report: Option<&crate::load::Report>) -> String {
+    let mut s = String::new();
+    if config.sync.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "sync sources: {}", config.sync.len());
+    for (sync, name) in config.sync.iter().zip(super::source_names(&config.sync)) {
+        let id = crate::sources::SourceId::Sync(name);
+        let mut pulls = Vec::new();
+        if sync.pull.private_endpoints {
+            pulls.push("private-endpoints");
+        }
+        if sync.pull.private_dns_zones {
+            pulls.push("private-dns-zones");
+        }
+        let scope = if sync.resource_groups.is_empty() {
+            "the whole subscription".to_string()
+        } else {
+            format!("resource groups {}", sync.resource_groups.join(", "))
+        };
+        let _ = writeln!(
+            s,
+            "  {id} (line {}): {} cloud, subscription {}, {scope}; pulls {} every {} s, early on a miss at most every {} s",
+            sync.line,
+            sync.cloud.label(),
+            sync.subscription,
+            pulls.join(", "),
+            sync.interval.as_secs(),
+            sync.min_interval.as_secs()
+        );
+        let endpoints = crate::azure::endpoints(sync.cloud);
+        let credential = super::credential::Credential::new(sync, &endpoints)
+            .map(|c| c.label().to_string())
+            .unwrap_or_else(|e| format!("{} (unusable: {e})", sync.credential.kind()));
+        let arm = sync
+            .arm_endpoint
+            .as_ref()
+            .map_or(endpoints.resource_manager.to_string(), |u| u.to_string());
+        let login = match (&sync.credential, &sync.login_endpoint) {
+            (crate::config::CredentialConfig::AzureCli { .. }, _) => "by az".to_string(),
+            (crate::config::CredentialConfig::ManagedIdentity { .. }, None) => {
+                "the managed identity endpoint".to_string()
+            }
+            (_, Some(u)) => u.to_string(),
+            (_, None) => endpoints.login.to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "    credential {credential}; Resource Manager {arm}, sign-in {login}"
+        );
+        let status = report.and_then(|r| r.sources.iter().find(|st| st.id == id));
+        let _ = match status {
+            Some(st) if st.from_state => writeln!(
+                s,
+                "    starts on the pull kept in the state directory: {} entries",
+                st.entries
+            ),
+            _ => writeln!(s, "    no pull kept in the state directory yet"),
+        };
+    }
+    s
 }

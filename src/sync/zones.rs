@@ -85,7 +85,7 @@ pub async fn pull(
         }
     }
     for (zone, name) in zones {
-        out.zones += 1;
+        out.zones.push(name.clone());
         let mut segments: Vec<&str> = zone.id.split('/').filter(|s| !s.is_empty()).collect();
         segments.push("ALL");
         let url = arm.url(&segments, API_VERSION)?;

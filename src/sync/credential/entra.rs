@@ -48,7 +48,9 @@ impl Entra {
         })
     }
 
-    pub async fn token(&self, http: &Http, deadline: Instant) -> Result<Token, SyncError> {
+    /// The token request's body. Built apart from `token`: the serializer
+    /// is not `Send` and must not live across its await.
+    fn form(&self) -> Result<Secret, SyncError> {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("grant_type", "client_credentials")
             .append_pair("client_id", &self.client_id)
@@ -71,7 +73,11 @@ impl Entra {
                 .append_pair("client_assertion", assertion.expose());
             }
         }
-        let body = Secret::new(form.finish());
+        Ok(Secret::new(form.finish()))
+    }
+
+    pub async fn token(&self, http: &Http, deadline: Instant) -> Result<Token, SyncError> {
+        let body = self.form()?;
         let answer = http
             .send(&self.token_url, deadline, retryable, |client| {
                 client
