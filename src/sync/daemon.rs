@@ -177,9 +177,14 @@ fn start(
     if table.pull.private_endpoints {
         progress.feeds = None;
     }
-    let source = SyncSource::new(config.clone(), index, SyncOptions::default())
-        .map(|s| Arc::new(s.with_metrics(metrics.clone()).with_previous(entries)));
     let id = SourceId::Sync(name.to_string());
+    let source = SyncSource::new(config.clone(), index, SyncOptions::default()).map(|s| {
+        Arc::new(
+            s.with_metrics(metrics.clone())
+                .with_previous(entries)
+                .with_log_name(id.to_string()),
+        )
+    });
     let credential = match &source {
         Ok(s) => s.credential().to_string(),
         Err(_) => table.credential.kind().to_string(),

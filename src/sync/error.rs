@@ -9,6 +9,10 @@ pub enum SyncError {
     /// not logged in). Never carries the secret itself.
     #[error("sign-in with {credential} failed: {reason}")]
     SignIn { credential: String, reason: String },
+    /// The sign-in endpoint did not answer (refused, reset, timed out):
+    /// the network's fault, not the credential's.
+    #[error("sign-in with {credential} failed: {reason}")]
+    SignInUnreachable { credential: String, reason: String },
     /// No answer: connection refused, reset, timed out, TLS failure.
     #[error("{url}: {reason}")]
     Network { url: String, reason: String },
@@ -36,7 +40,9 @@ impl SyncError {
     pub fn result(&self) -> PullResult {
         match self {
             SyncError::SignIn { .. } => PullResult::SignInError,
-            SyncError::Network { .. } | SyncError::Setup(_) => PullResult::NetworkError,
+            SyncError::Network { .. }
+            | SyncError::SignInUnreachable { .. }
+            | SyncError::Setup(_) => PullResult::NetworkError,
             SyncError::Status { status: 429, .. } => PullResult::Throttled,
             SyncError::Status { .. } => PullResult::HttpError,
             SyncError::Invalid { .. } => PullResult::InvalidAnswer,

@@ -244,40 +244,41 @@ mod tests {
     use super::*;
 
     fn sample() -> Pull {
-        let mut p = Pull::default();
-        p.private_endpoints = 1;
-        p.zones = vec![Name::from_text("privatelink.blob.core.windows.net").unwrap()];
         let a = |n: &str, d: EntryData, ttl, line| Entry {
             name: Name::from_text(n).unwrap(),
             data: d,
             ttl,
             line,
         };
-        p.origins = vec!["/subscriptions/s/pe1".into(), "/subscriptions/s/rs1".into()];
-        p.entries = vec![
-            a(
-                "acct.blob.core.windows.net",
-                EntryData::A("10.0.0.1".parse().unwrap()),
-                None,
-                1,
-            ),
-            a(
-                "kv.vault.azure.net",
-                EntryData::Aaaa("fd00::1".parse().unwrap()),
-                None,
-                1,
-            ),
-            a(
-                "alias.privatelink.blob.core.windows.net",
-                EntryData::Cname(
-                    Name::from_text("acct.privatelink.blob.core.windows.net").unwrap(),
+        Pull {
+            private_endpoints: 1,
+            zones: vec![Name::from_text("privatelink.blob.core.windows.net").unwrap()],
+            origins: vec!["/subscriptions/s/pe1".into(), "/subscriptions/s/rs1".into()],
+            entries: vec![
+                a(
+                    "acct.blob.core.windows.net",
+                    EntryData::A("10.0.0.1".parse().unwrap()),
+                    None,
+                    1,
                 ),
-                Some(10),
-                2,
-            ),
-        ];
-        p.warnings = vec!["/subscriptions/s/pe2: the connection is Pending".into()];
-        p
+                a(
+                    "kv.vault.azure.net",
+                    EntryData::Aaaa("fd00::1".parse().unwrap()),
+                    None,
+                    1,
+                ),
+                a(
+                    "alias.privatelink.blob.core.windows.net",
+                    EntryData::Cname(
+                        Name::from_text("acct.privatelink.blob.core.windows.net").unwrap(),
+                    ),
+                    Some(10),
+                    2,
+                ),
+            ],
+            warnings: vec!["/subscriptions/s/pe2: the connection is Pending".into()],
+            requests: 0,
+        }
     }
 
     #[test]

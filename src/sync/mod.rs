@@ -159,6 +159,8 @@ pub struct SyncSource {
     config: Arc<Config>,
     index: usize,
     label: String,
+    /// What starts its log lines.
+    log_name: String,
     /// The configured zones with records: the Private DNS zones to read.
     zones: Vec<Name>,
     arm: arm::Arm,
@@ -214,6 +216,7 @@ impl SyncSource {
         Ok(SyncSource {
             config,
             index,
+            log_name: format!("sync {label}"),
             label,
             zones,
             arm,
@@ -244,6 +247,12 @@ impl SyncSource {
     /// its counters).
     pub fn with_metrics(mut self, metrics: Arc<SyncMetrics>) -> SyncSource {
         self.metrics = metrics;
+        self
+    }
+
+    /// Starts its log lines with `name` (the daemon's `sync:<name>`).
+    pub fn with_log_name(mut self, name: String) -> SyncSource {
+        self.log_name = name;
         self
     }
 
@@ -283,8 +292,8 @@ impl SyncSource {
                 let mut prev = self.previous.lock().unwrap_or_else(|p| p.into_inner());
                 let changed = changes(&self.config, prev.as_deref().unwrap_or(&[]), &pull.entries);
                 info!(
-                    "sync {}: {} records from {} private endpoints and {} Private DNS zones in {:.1} s ({} requests); {}",
-                    self.label,
+                    "{}: {} records from {} private endpoints and {} Private DNS zones in {:.1} s ({} requests); {}",
+                    self.log_name,
                     pull.entries.len(),
                     pull.private_endpoints,
                     pull.zones.len(),
@@ -296,10 +305,7 @@ impl SyncSource {
             }
             Err(e) => {
                 self.metrics.record(e.result(), None, took);
-                warn!(
-                    "sync {}: pull failed, previous records kept: {e}",
-                    self.label
-                );
+                warn!("{}: pull failed, previous records kept: {e}", self.log_name);
             }
         }
         result

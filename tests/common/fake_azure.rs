@@ -61,6 +61,8 @@ pub struct Fault {
 /// A request the fake saw.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub method: String,
     pub path: String,
     pub query: String,
@@ -83,6 +85,8 @@ pub struct State {
     /// Replaces the host of nextLink (the "foreign host" test).
     pub next_link_base: Option<String>,
     pub faults: VecDeque<Fault>,
+    /// Answers kept until `heal`: an outage, not one bad answer.
+    pub outages: Vec<Fault>,
     pub seen: Vec<Seen>,
 }
 
@@ -108,6 +112,7 @@ impl FakeAzure {
             page_size: 100,
             next_link_base: None,
             faults: VecDeque::new(),
+            outages: Vec::new(),
             seen: Vec::new(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -144,6 +149,35 @@ impl FakeAzure {
                 .collect(),
             body: body.into(),
         });
+    }
+
+    /// Every request whose path contains `path` gets this answer until
+    /// [`heal`](Self::heal).
+    pub fn outage(&self, path: &str, status: u16, headers: &[(&str, &str)], body: &str) {
+        self.state().outages.push(Fault {
+            path: path.into(),
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.into(),
+        });
+    }
+
+    /// Ends every outage.
+    pub fn heal(&self) {
+        self.state().outages.clear();
+    }
+
+    /// When each request whose path contains `part` arrived.
+    pub fn times(&self, part: &str) -> Vec<std::time::Instant> {
+        self.state()
+            .seen
+            .iter()
+            .filter(|s| s.path.contains(part))
+            .map(|s| s.at)
+            .collect()
     }
 
     /// Requests seen whose path contains `part`.
@@ -296,6 +330,7 @@ fn serve(conn: TcpStream, state: &Mutex<State>) {
         None => (target.clone(), String::new()),
     };
     let seen = Seen {
+        at: std::time::Instant::now(),
         method,
         path,
         query,

@@ -22,6 +22,9 @@ fn arm_error(status: u16, code: &str, message: &str) -> Reply {
 }
 
 pub(super) fn answer(st: &mut State, req: &Seen) -> Reply {
+    if let Some(f) = st.outages.iter().find(|f| req.path.contains(&f.path)) {
+        return (f.status, f.headers.clone(), f.body.clone());
+    }
     if let Some(i) = st.faults.iter().position(|f| req.path.contains(&f.path))
         && let Some(f) = st.faults.remove(i)
     {

@@ -140,6 +140,10 @@ impl Credential {
         let token = got.map_err(|e| match e {
             SyncError::Deadline(_) => e,
             SyncError::SignIn { reason, .. } => self.failed(reason),
+            SyncError::Network { .. } => SyncError::SignInUnreachable {
+                credential: self.label.clone(),
+                reason: e.to_string(),
+            },
             other => self.failed(other.to_string()),
         })?;
         let now = Instant::now();
