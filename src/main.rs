@@ -121,29 +121,10 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// The first load as `serve` makes it: the config, the pulls Azure sync
-/// kept in the state directory, every record file.
-fn start(
-    loader: &mut Loader,
-) -> Result<
-    (
-        pldns::snapshot::Snapshot,
-        pldns::load::Report,
-        pldns::sync::kept::Restored,
-    ),
-    pldns::diag::Diagnostics,
-> {
-    let (cfg, config_error) = loader.open()?;
-    let dir = loader.state_dir().clone();
-    let restored = pldns::sync::kept::restore(&dir, loader.sources_mut(), &cfg);
-    let (snap, rep) = loader.first_build(cfg, config_error);
-    Ok((snap, rep, restored))
-}
-
 fn check(config: &Path, strict: bool) -> ExitCode {
     let config = absolute(config);
     let mut loader = Loader::new(&config, false);
-    let (snap, rep, restored) = match start(&mut loader) {
+    let (snap, rep, restored) = match pldns::sync::kept::start(&mut loader) {
         Ok(r) => r,
         Err(diags) => return report(&diags, "configuration not valid"),
     };
@@ -224,7 +205,7 @@ fn export(config: &Path, format: &str, dir: Option<&Path>, zone: Option<&str>) -
     }
     let config = absolute(config);
     let mut loader = Loader::new(&config, false);
-    let (snap, rep, _) = match start(&mut loader) {
+    let (snap, rep, _) = match pldns::sync::kept::start(&mut loader) {
         Ok(r) => r,
         Err(diags) => return report(&diags, "configuration not valid"),
     };

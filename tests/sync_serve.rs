@@ -1,112 +1,17 @@
 //! Azure sync inside `serve`, against the fake Azure on loopback: periodic
 //! pulls, a failed pull keeping the previous one, the restart served from
-//! the state directory, early pulls on a miss (directly and through a
-//! splice) and their rate limit, config reloads, and `check`.
+//! the state directory, config reloads, and `check`. Early pulls on a miss:
+//! tests/sync_early.rs.
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::Daemon;
 use common::fake_azure::*;
-use common::upstream::Upstream;
-use common::{Daemon, Files, SERVER, addresses};
+use common::sync::*;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
-
-const BLOB: &str = "privatelink.blob.core.windows.net";
-
-fn zones() -> String {
-    [
-        BLOB,
-        "privatelink.queue.core.windows.net",
-        "privatelink.eus.backup.windowsazure.com",
-    ]
-    .iter()
-    .map(|z| format!("\n[[zone]]\nname = \"{z}\"\nrecords = []\non_miss = \"nxdomain\"\n"))
-    .collect()
-}
-
-/// The config: three zones only sync feeds, one `[[sync]]` against `fake`
-/// with `sync_keys` added, `extra` before the zones.
-fn config(fake_url: &str, sync_keys: &str, extra: &str) -> String {
-    format!(
-        "{SERVER}metrics = \"127.0.0.1:0\"\n{extra}\n{zones}\n[[sync]]\nsubscription = \"{SUBSCRIPTION}\"\ncredential = \"client-secret\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_file = \"sp.secret\"\narm_endpoint = \"{fake_url}\"\nlogin_endpoint = \"{fake_url}\"\n{sync_keys}\n",
-        zones = zones()
-    )
-}
-
-fn files(text: &str) -> Files {
-    Files::new(&[("pldns.toml", text), ("sp.secret", &format!("{SECRET}\n"))])
-}
-
-fn start(fake: &FakeAzure, sync_keys: &str) -> Daemon {
-    Daemon::start(files(&config(&fake.url(), sync_keys, "")))
-}
-
-fn source() -> String {
-    format!("sync:{SUBSCRIPTION}")
-}
-
-/// `pldns_sync_*{source=...}` and other series of this source.
-fn series(name: &str, extra: &str) -> String {
-    format!("{name}{{source=\"{}\"{extra}}}", source())
-}
-
-fn pe(name: &str, fqdn: &str, ip: &str) -> serde_json::Value {
-    private_endpoint("rg-backup", name, &[(fqdn, &[ip])], "Approved")
-}
-
-fn populate(fake: &FakeAzure) {
-    fake.add_private_endpoint(pe(
-        "pe-vault",
-        "vault1id1ecs1.blob.core.windows.net",
-        "10.1.0.5",
-    ));
-}
-
-/// The value of `series` on /metrics, if it is there.
-fn metric(d: &Daemon, series: &str) -> Option<f64> {
-    let (_, body) = d.http_get("/metrics");
-    body.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
-/// Polls until `ok` holds, for at most `limit`; false when it never did.
-fn eventually(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if ok() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn a(d: &Daemon, name: &str) -> Vec<String> {
-    addresses(&d.query(name, RecordType::A))
-}
-
-fn wait_metric(d: &Daemon, series: &str, limit: Duration, ok: impl Fn(f64) -> bool) {
-    let mut last = None;
-    let done = eventually(limit, || {
-        last = metric(d, series);
-        last.is_some_and(&ok)
-    });
-    assert!(done, "{series} is {last:?}; log:\n{}", d.log().join("\n"));
-}
-
-fn wait_answer(d: &Daemon, name: &str, ip: &str, limit: Duration) {
-    assert!(
-        eventually(limit, || a(d, name) == [ip]),
-        "{name} never answered {ip}; log:\n{}",
-        d.log().join("\n")
-    );
-}
-
-const LONG: Duration = Duration::from_secs(20);
 
 #[test]
 fn periodic_pulls_add_and_remove_names() {
@@ -247,6 +152,24 @@ fn a_restart_without_azure_serves_the_kept_pull() {
     let (_, files) = d.stop_keep_files();
     drop(fake);
 
+    // check and export see what serve will start with.
+    let config = files.path("pldns.toml");
+    let (status, stdout, stderr) = common::check(&config);
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("starts on the pull kept in the state directory: 1 entries")
+            && stdout.contains("records: 1"),
+        "{stdout}"
+    );
+    let out = std::process::Command::new(common::BIN)
+        .args(["export", "--config"])
+        .arg(&config)
+        .env("STATE_DIRECTORY", files.state_dir())
+        .output()
+        .unwrap();
+    let hosts = String::from_utf8_lossy(&out.stdout);
+    assert!(hosts.contains(&format!("10.1.0.5 {name}")), "{hosts}");
+
     // Azure is unreachable now: the first answer comes from the kept pull.
     let d = Daemon::start(files);
     assert_eq!(a(&d, &name), ["10.1.0.5"]);
@@ -273,169 +196,6 @@ fn a_restart_without_azure_serves_the_kept_pull() {
 
 /// Waits for the start-up pull, adds a storage account's endpoint in the
 /// fake Azure, asks for it once and measures how long until it answers.
-fn early_pull_latency(d: &Daemon, fake: &FakeAzure, query: &str, expect: &str) -> Duration {
-    wait_metric(
-        d,
-        &series("pldns_sync_pulls_total", ",result=\"ok\""),
-        LONG,
-        |v| v >= 1.0,
-    );
-    let before = fake.count("/privateEndpoints");
-    fake.add_private_endpoint(pe(
-        "pe-vault-prot",
-        "vault1id1prot1.blob.core.windows.net",
-        "10.1.0.33",
-    ));
-    let first = Instant::now();
-    let m = d.query(query, RecordType::A);
-    let answered_in = first.elapsed();
-    // The client that missed gets today's on_miss answer, without waiting.
-    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
-    assert!(addresses(&m).is_empty());
-    assert!(answered_in < Duration::from_secs(1), "{answered_in:?}");
-    let mut latency = None;
-    let found = eventually(Duration::from_secs(10), || {
-        if addresses(&d.query(query, RecordType::A)).contains(&expect.to_string()) {
-            latency = Some(first.elapsed());
-            true
-        } else {
-            false
-        }
-    });
-    assert!(found, "never answered; log:\n{}", d.log().join("\n"));
-    assert_eq!(
-        fake.count("/privateEndpoints"),
-        before + 1,
-        "one early pull"
-    );
-    assert_eq!(
-        metric(d, &series("pldns_sync_early_pulls_total", "")),
-        Some(1.0)
-    );
-    latency.unwrap_or_default()
-}
-
-#[test]
-fn a_miss_pulls_early_and_the_name_answers_within_two_seconds() {
-    let fake = FakeAzure::start();
-    populate(&fake);
-    // Only an early pull can explain the name appearing.
-    let d = start(&fake, "interval_s = 3600\nmin_interval_s = 30");
-    let latency = early_pull_latency(&d, &fake, &format!("vault1id1prot1.{BLOB}"), "10.1.0.33");
-    eprintln!(
-        "early pull: answerable {} ms after the first miss",
-        latency.as_millis()
-    );
-    assert!(latency < Duration::from_secs(2), "{latency:?}");
-}
-
-#[test]
-fn a_miss_through_a_splice_pulls_early_too() {
-    let fake = FakeAzure::start();
-    populate(&fake);
-    // Public DNS: vault1id1prot1.blob.core.windows.net is a CNAME into the
-    // privatelink zone; backup.contoso.com a CNAME to it.
-    let up = Upstream::start(|q| {
-        use common::upstream::{Reply, cname, question};
-        let (name, _) = question(q);
-        match name.as_str() {
-            "backup.contoso.com." => Reply::ok(vec![
-                cname(
-                    "backup.contoso.com.",
-                    "vault1id1prot1.blob.core.windows.net.",
-                    300,
-                ),
-                cname(
-                    "vault1id1prot1.blob.core.windows.net.",
-                    "vault1id1prot1.privatelink.blob.core.windows.net.",
-                    300,
-                ),
-                common::upstream::a(
-                    "vault1id1prot1.privatelink.blob.core.windows.net.",
-                    "20.60.1.1",
-                    300,
-                ),
-            ]),
-            _ => Reply::rcode(hickory_proto::op::ResponseCode::NXDomain),
-        }
-    });
-    let upstream = format!(
-        "[upstream]\nservers = [\"{}\"]\ntimeout_ms = 500\n",
-        up.addr
-    );
-    let d = Daemon::start(files(&config(&fake.url(), "interval_s = 3600", &upstream)));
-    let latency = early_pull_latency(&d, &fake, "backup.contoso.com", "10.1.0.33");
-    eprintln!(
-        "early pull through a splice: answerable {} ms after the first miss",
-        latency.as_millis()
-    );
-    assert!(latency < Duration::from_secs(2), "{latency:?}");
-    // The public address never reaches the client.
-    assert!(!a(&d, "backup.contoso.com").contains(&"20.60.1.1".to_string()));
-}
-
-#[test]
-fn a_flood_of_misses_pulls_at_most_once_per_min_interval() {
-    let fake = FakeAzure::start();
-    populate(&fake);
-    let min = Duration::from_secs(2);
-    let d = start(&fake, "interval_s = 3600\nmin_interval_s = 2");
-    wait_metric(
-        &d,
-        &series("pldns_sync_pulls_total", ",result=\"ok\""),
-        LONG,
-        |v| v >= 1.0,
-    );
-    let before = fake.count("/privateEndpoints");
-    let flood = Instant::now();
-    let mut sent = 0u32;
-    while flood.elapsed() < Duration::from_secs(5) {
-        let name = format!(
-            "r{:08x}.{BLOB}",
-            (u32::from(common::rand_id()) << 16) ^ sent
-        );
-        let m = d.query(&name, RecordType::A);
-        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
-        sent += 1;
-    }
-    // A miss in the last interval leaves one early pull pending: let it run.
-    std::thread::sleep(min + Duration::from_millis(500));
-    let window = flood.elapsed();
-    let times = fake.times("/privateEndpoints");
-    let early = &times[before..];
-    let allowed = (window.as_secs_f64() / min.as_secs_f64()).floor() as usize + 1;
-    eprintln!(
-        "{sent} misses in 5 s: {} early pulls in {:.1} s (at most {allowed}); coalesced {:?}",
-        early.len(),
-        window.as_secs_f64(),
-        metric(&d, &series("pldns_sync_early_pulls_coalesced_total", ""))
-    );
-    assert!(
-        early.len() >= 2,
-        "misses kept asking: {} pulls",
-        early.len()
-    );
-    assert!(
-        early.len() <= allowed,
-        "{} pulls in {window:?}",
-        early.len()
-    );
-    for pair in early.windows(2) {
-        let gap = pair[1] - pair[0];
-        // Pulls start min_interval apart; the request follows the start by
-        // the time the task takes to send it.
-        assert!(
-            gap >= min - Duration::from_millis(250),
-            "pulls {gap:?} apart"
-        );
-    }
-    assert_eq!(
-        metric(&d, &series("pldns_sync_early_pulls_total", "")),
-        Some(early.len() as f64)
-    );
-    assert!(metric(&d, &series("pldns_sync_early_pulls_coalesced_total", "")).unwrap() > 0.0);
-}
-
 #[test]
 fn reloads_start_and_stop_sources() {
     let fake = FakeAzure::start();

@@ -258,3 +258,63 @@ impl SyncRegistry {
         *lock(&self.sources) = sources;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle(name: &str, feeds: Option<Vec<Name>>) -> Arc<Handle> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pldns.toml");
+        std::fs::write(
+            &path,
+            "[[zone]]\nname = \"privatelink.blob.core.windows.net\"\nrecords = []\non_miss = \"nxdomain\"\n[[sync]]\nsubscription = \"00000000-0000-0000-0000-000000000000\"\ncredential = \"managed-identity\"\n",
+        )
+        .unwrap();
+        let config = crate::config::load(&path).unwrap();
+        let progress = Progress {
+            feeds,
+            ..Progress::default()
+        };
+        Arc::new(Handle::new(
+            name.into(),
+            config.sync[0].clone(),
+            "managed-identity".into(),
+            Arc::default(),
+            progress,
+        ))
+    }
+
+    #[test]
+    fn a_miss_asks_the_sources_that_feed_its_zone_once() {
+        let blob = Name::from_text("privatelink.blob.core.windows.net").unwrap();
+        let queue = Name::from_text("privatelink.queue.core.windows.net").unwrap();
+        let endpoints = handle("pe", None);
+        let dns_zones = handle("zones", Some(vec![queue.clone()]));
+        let registry = SyncRegistry::default();
+        registry.set(vec![endpoints.clone(), dns_zones.clone()]);
+
+        registry.missed(&blob);
+        assert!(endpoints.early_pending());
+        assert!(
+            !dns_zones.early_pending(),
+            "it has no Private DNS zone for blob"
+        );
+        for _ in 0..5 {
+            registry.missed(&blob);
+        }
+        assert_eq!(endpoints.metrics.early_coalesced(), 5);
+        registry.missed(&queue);
+        assert!(dns_zones.early_pending());
+        endpoints.take_early();
+        assert!(!endpoints.early_pending());
+
+        let status = registry.status();
+        assert_eq!(status.len(), 2);
+        assert_eq!(status[0].id.to_string(), "sync:pe");
+        assert_eq!(status[0].feeds, None);
+        assert_eq!(status[1].feeds, Some(vec![queue]));
+        assert!(status[1].early_pending);
+        assert_eq!(status[0].pulls, ["private-endpoints", "private-dns-zones"]);
+    }
+}

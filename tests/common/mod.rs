@@ -16,6 +16,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 pub mod azure;
 pub mod bind;
 pub mod fake_azure;
+pub mod sync;
 pub mod table;
 pub mod upstream;
 

@@ -96,3 +96,30 @@ pub fn lines(pull: &super::Pull) -> Vec<String> {
     v.sort();
     v
 }
+
+#[test]
+fn source_names_are_stable_and_distinct() {
+    let fake = FakeAzure::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake.url();
+    let table = |extra: &str| {
+        format!(
+            "[[sync]]\nsubscription = \"{SUBSCRIPTION}\"\ncredential = \"managed-identity\"\narm_endpoint = \"{url}\"\n{extra}\n"
+        )
+    };
+    let text = format!(
+        "{ZONES}{}{}{}",
+        table("resource_groups = [\"RG-dns\", \"rg-backup\"]"),
+        table(""),
+        table("cloud = \"usgov\"")
+    );
+    let config = config_text(dir.path(), &text);
+    assert_eq!(
+        super::source_names(&config.sync),
+        [
+            format!("{SUBSCRIPTION}/rg-backup,rg-dns"),
+            SUBSCRIPTION.to_string(),
+            format!("{SUBSCRIPTION}#2"),
+        ]
+    );
+}
