@@ -33,6 +33,7 @@ pub mod diag;
 pub mod forward;
 pub mod load;
 pub mod local;
+pub mod logging;
 pub mod metrics;
 pub mod missing;
 pub mod name;

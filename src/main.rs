@@ -1,7 +1,6 @@
 //! The `pldns` command: argument parsing, logging set-up and exit codes.
 //! Everything else lives in the library.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -240,7 +239,7 @@ fn sync(config: &std::path::Path, once: bool) -> ExitCode {
         Ok(c) => c,
         Err(diags) => return report(&diags, "configuration not valid"),
     };
-    init_logging(&pldns::config::LogConfig {
+    pldns::logging::init(&pldns::config::LogConfig {
         level: "error".into(),
         ..config.log.clone()
     });
@@ -327,22 +326,6 @@ fn zones(cloud: &str, regions: &[String], site_recovery: bool) -> ExitCode {
     }
 }
 
-fn init_logging(log: &pldns::config::LogConfig) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&log.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false);
-    match log.format {
-        pldns::config::LogFormat::Json => builder.json().init(),
-        pldns::config::LogFormat::Plain => builder.init(),
-    }
-}
-
 fn serve(config: PathBuf) -> ExitCode {
     let config = absolute(&config);
     let mut loader = Loader::new(&config, true);
@@ -366,7 +349,7 @@ fn serve(config: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&cfg.log);
+    pldns::logging::init(&cfg.log);
     // Azure sync's kept pulls are in the first table: served before any pull.
     let dir = loader.state_dir().clone();
     let restored = pldns::sync::kept::restore(&dir, loader.sources_mut(), &cfg);

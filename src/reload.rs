@@ -13,11 +13,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwapOption;
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
 use crate::load::Report;
+use crate::logging::List;
 use crate::snapshot::Snapshot;
 use crate::state::State;
 
@@ -34,6 +36,18 @@ pub struct ReloadStats {
     pub failed: AtomicU64,
     /// Unix seconds of the last reload that applied (or of start-up).
     pub last_ok_unix: AtomicU64,
+    /// The last reload, for the status page (written by the reload task,
+    /// read by scrapes; the query path never looks).
+    last: ArcSwapOption<LastReload>,
+}
+
+/// What the last reload did: when, why, how long it took and what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastReload {
+    pub at: SystemTime,
+    pub trigger: Trigger,
+    pub took: Duration,
+    pub diff: Diff,
 }
 
 impl ReloadStats {
@@ -50,6 +64,16 @@ impl ReloadStats {
         self.ok.fetch_add(1, Ordering::Relaxed);
         self.mark_loaded();
     }
+
+    /// The last reload, `None` until the first one (the start-up load is
+    /// not a reload).
+    pub fn last(&self) -> Option<Arc<LastReload>> {
+        self.last.load_full()
+    }
+
+    fn set_last(&self, last: LastReload) {
+        self.last.store(Some(Arc::new(last)));
+    }
 }
 
 /// Why a reload runs.
@@ -61,11 +85,21 @@ pub enum Trigger {
     Source,
 }
 
+impl Trigger {
+    pub fn label(self) -> &'static str {
+        match self {
+            Trigger::Signal => "SIGHUP",
+            Trigger::Files => "files",
+            Trigger::Source => "source",
+        }
+    }
+}
+
 /// While anything is broken, the log says so again this often.
 const REMINDER: Duration = Duration::from_secs(600);
 
-/// What a reload changed, for the log line.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// What a reload changed, for the log line and the status page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diff {
     pub zones_added: Vec<String>,
     pub zones_removed: Vec<String>,
@@ -210,7 +244,7 @@ async fn run(
                 if !changes_content(&event) || !event.paths.iter().any(|p| watched.is_relevant(p)) {
                     continue;
                 }
-                debug!(paths = ?event.paths, "record or config file changed");
+                debug!(paths = ?List(&event.paths.iter().map(|p| p.display()).collect::<Vec<_>>()), "record or config file changed");
                 note(&mut recent, &event);
                 Trigger::Files
             }
@@ -352,19 +386,25 @@ pub async fn apply(state: &Arc<State>, trigger: Trigger, hold: &[PathBuf]) {
     log_errors(&report);
     let diff = Diff::between(&old, &new);
     info!(
-        trigger = ?trigger,
+        trigger = trigger.label(),
         ms,
         records = new.record_count(),
         zones = new.zones.len(),
         records_added = diff.records_added,
         records_removed = diff.records_removed,
-        zones_added = ?diff.zones_added,
-        zones_removed = ?diff.zones_removed,
+        zones_added = ?List(&diff.zones_added),
+        zones_removed = ?List(&diff.zones_removed),
         config_changed = diff.config_changed,
         "reload applied in {ms} ms: +{} -{} records",
         diff.records_added,
         diff.records_removed,
     );
+    state.reload_stats.set_last(LastReload {
+        at: SystemTime::now(),
+        trigger,
+        took: Duration::from_millis(ms),
+        diff,
+    });
     if new.config.listen != old.config.listen {
         warn!(
             "listen addresses changed ({:?} -> {:?}); restart pldns to apply them",

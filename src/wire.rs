@@ -5,6 +5,7 @@
 //! needs a full parse (upstream answers) uses hickory-proto instead.
 
 mod message;
+pub mod names;
 mod writer;
 
 pub(crate) use message::{RecordAt, records};

@@ -5,6 +5,7 @@
 //! one upstream query. One exchange over one transport lives in `udp.rs` and
 //! `tcp.rs`; what we send and accept back in `reply.rs`.
 
+mod faillog;
 mod health;
 mod reply;
 mod tcp;
@@ -22,6 +23,7 @@ use thiserror::Error;
 use tokio::sync::oneshot;
 use tracing::debug;
 
+pub use faillog::{Failure, FailureLog};
 pub use health::{Health, Verdict};
 pub use reply::{Discard, DiscardCounts, Discards, PLAIN_PAYLOAD, UPSTREAM_PAYLOAD};
 
@@ -93,6 +95,7 @@ pub struct Forwarder {
     health: Mutex<HashMap<SocketAddr, Health>>,
     inflight: Mutex<HashMap<FlightKey, Waiters>>,
     discards: Discards,
+    failures: FailureLog,
 }
 
 /// Removes an in-flight entry when the leading query ends, however it ends:
@@ -243,7 +246,7 @@ impl Forwarder {
                 // RFC 6891 §7: a server that does not understand EDNS may
                 // answer FORMERR (or NOTIMP); ask it once more without.
                 self.discards.count(why);
-                debug!(%server, ?why, "forwarder rejected our EDNS query; retrying without");
+                debug!(%server, why = why.label(), "forwarder rejected our EDNS query; retrying without");
                 outcome = if Instant::now() < deadline {
                     self.discards.plain_retry();
                     self.exchange(server, &name, q, false, timeout, deadline)
@@ -257,14 +260,40 @@ impl Forwarder {
                     // Even without EDNS: the server cannot serve us.
                     (_, Some(why)) => {
                         self.discards.count(why);
+                        self.failures.note(server, Failure::Discarded(why), || {
+                            format!("answered {} to {}", why.label(), asked(q))
+                        });
                         Verdict::Failed
                     }
-                    (ResponseCode::ServFail, _) => Verdict::ServFail,
-                    (ResponseCode::Refused, _) => Verdict::Refused,
+                    (ResponseCode::ServFail, _) => {
+                        self.failures.note(server, Failure::ServFail, || {
+                            format!("answered SERVFAIL to {}", asked(q))
+                        });
+                        Verdict::ServFail
+                    }
+                    (ResponseCode::Refused, _) => {
+                        self.failures.note(server, Failure::Refused, || {
+                            format!("answered REFUSED to {}", asked(q))
+                        });
+                        Verdict::Refused
+                    }
                     _ => Verdict::Answered(started.elapsed()),
                 },
                 Err(e) => {
-                    debug!(%server, error = %e, "forwarder did not answer");
+                    let failure = match e {
+                        TryError::Timeout => Failure::Timeout,
+                        TryError::Network(_) => Failure::Network,
+                        TryError::Oversized => Failure::Discarded(Discard::Oversized),
+                        TryError::Garbage => Failure::Discarded(Discard::Malformed),
+                    };
+                    self.failures.note(server, failure, || match e {
+                        TryError::Timeout => format!(
+                            "no answer to {} within {} ms",
+                            asked(q),
+                            timeout.as_millis()
+                        ),
+                        other => format!("{other} asking {}", asked(q)),
+                    });
                     Verdict::Failed
                 }
             };
@@ -272,7 +301,7 @@ impl Forwarder {
             if let (Verdict::Answered(_), Ok(reply)) = (verdict, outcome) {
                 return Ok((Arc::new(reply), server));
             }
-            debug!(%server, ?verdict, "trying the next forwarder");
+            debug!(%server, "trying the next forwarder");
         }
         Err(ForwardError::Exhausted { tried })
     }
@@ -297,16 +326,33 @@ impl Forwarder {
         } else {
             PLAIN_PAYLOAD
         };
-        match udp::exchange(server, &query, q, advertised, until, &self.discards).await {
+        match udp::exchange(
+            server,
+            &query,
+            q,
+            advertised,
+            until,
+            &self.discards,
+            &self.failures,
+        )
+        .await
+        {
             Ok(reply) if reply.metadata.truncation => {
-                tcp::exchange(server, &query, q, until, &self.discards).await
+                tcp::exchange(server, &query, q, until, &self.discards, &self.failures).await
             }
             Err(TryError::Oversized) => {
-                tcp::exchange(server, &query, q, until, &self.discards).await
+                tcp::exchange(server, &query, q, until, &self.discards, &self.failures).await
             }
             other => other,
         }
     }
+}
+
+/// `name TYPE` of a question, for the log.
+fn asked(q: Question<'_>) -> String {
+    let mut text = String::new();
+    let _ = crate::name::write_text(q.name, &mut text);
+    format!("{text} {}", crate::wire::names::type_name(q.qtype))
 }
 
 /// FORMERR or NOTIMP: the server did not take our query, whatever the name.

@@ -30,6 +30,18 @@ pub enum Discard {
     NotImp,
 }
 
+impl Discard {
+    pub fn label(self) -> &'static str {
+        match self {
+            Discard::Malformed => "malformed",
+            Discard::Mismatched => "mismatched",
+            Discard::Oversized => "oversized",
+            Discard::FormErr => "FORMERR",
+            Discard::NotImp => "NOTIMP",
+        }
+    }
+}
+
 /// Counts of discarded upstream messages, per reason; plain atomics so
 /// the query path never waits for a scrape.
 #[derive(Debug, Default)]

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::reply::{Discard, Discards, accept};
-use super::{Question, TryError};
+use super::{Failure, FailureLog, Question, TryError};
 
 pub async fn exchange(
     server: SocketAddr,
@@ -19,6 +19,7 @@ pub async fn exchange(
     q: Question<'_>,
     deadline: Instant,
     discards: &Discards,
+    log: &FailureLog,
 ) -> Result<Message, TryError> {
     let id = u16::from_be_bytes([query[0], query[1]]);
     let len = u16::try_from(query.len()).map_err(|_| TryError::Garbage)?;
@@ -38,7 +39,12 @@ pub async fn exchange(
             s.read_exact(&mut buf).await.map_err(TryError::Network)?;
             match accept(&buf, id, q) {
                 Ok(reply) => return Ok(reply),
-                Err(Discard::Mismatched) => discards.count(Discard::Mismatched),
+                Err(Discard::Mismatched) => {
+                    discards.count(Discard::Mismatched);
+                    log.note(server, Failure::Discarded(Discard::Mismatched), || {
+                        "discarded a TCP message that is not the answer to our query".into()
+                    });
+                }
                 Err(why) => {
                     discards.count(why);
                     return Err(TryError::Garbage);

@@ -12,7 +12,7 @@ use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use super::reply::{Discard, Discards, accept};
-use super::{Question, TryError};
+use super::{Failure, FailureLog, Question, TryError};
 
 /// `advertised`: the payload size our query allowed; a longer datagram
 /// carrying our ID is discarded as oversized and the caller asks over TCP.
@@ -23,6 +23,7 @@ pub async fn exchange(
     advertised: u16,
     deadline: Instant,
     discards: &Discards,
+    log: &FailureLog,
 ) -> Result<Message, TryError> {
     let id = u16::from_be_bytes([query[0], query[1]]);
     let local: SocketAddr = if server.is_ipv4() {
@@ -49,12 +50,23 @@ pub async fn exchange(
                 discards.count(Discard::Oversized);
                 return Err(TryError::Oversized);
             }
-            discards.count(Discard::Mismatched);
+            discard(server, Discard::Mismatched, n, discards, log);
             continue;
         }
         match accept(datagram, id, q) {
             Ok(reply) => return Ok(reply),
-            Err(why) => discards.count(why),
+            Err(why) => discard(server, why, n, discards, log),
         }
     }
+}
+
+/// Counts and logs (rate-limited) a datagram that is not our answer.
+fn discard(server: SocketAddr, why: Discard, len: usize, discards: &Discards, log: &FailureLog) {
+    discards.count(why);
+    log.note(server, Failure::Discarded(why), || {
+        format!(
+            "discarded a {len}-byte UDP message ({}): not the answer to our query",
+            why.label()
+        )
+    });
 }

@@ -118,7 +118,15 @@ impl Front {
             .stats
             .answered(from.transport, reply, source, took);
         if snap.config.log.queries {
-            log_query(from.client, from.transport, reply, source, upstream, took);
+            log_query(
+                snap,
+                from.client,
+                from.transport,
+                reply,
+                source,
+                upstream,
+                took,
+            );
         }
     }
 }

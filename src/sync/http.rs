@@ -107,7 +107,7 @@ impl Http {
                         // Waiting would overrun the pull: report this answer.
                         return Ok(answer);
                     }
-                    debug!(url = %shown, status = answer.status, ?wait, "retrying");
+                    debug!(url = %shown, status = answer.status, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "retrying");
                     wait
                 }
                 Ok(answer) => return Ok(answer),
@@ -116,7 +116,7 @@ impl Http {
                     if Instant::now() + wait >= deadline {
                         return Err(network(&shown, &e));
                     }
-                    debug!(url = %shown, error = %chain(&e), ?wait, "retrying");
+                    debug!(url = %shown, error = %chain(&e), wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "retrying");
                     wait
                 }
                 Err(e) => return Err(network(&shown, &e)),

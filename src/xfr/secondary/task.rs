@@ -57,7 +57,7 @@ pub async fn run(
             hint = hints.recv() => match hint {
                 None => return,
                 Some(serial) => {
-                    info!(%zone, ?serial, "NOTIFY from a primary: refreshing");
+                    info!(%zone, serial, "NOTIFY from a primary: refreshing");
                 }
             },
         }
