@@ -47,6 +47,10 @@ pub struct State {
     /// the systemd watchdog pings only while it moves.
     pub udp_heartbeat: std::sync::atomic::AtomicU64,
     stopping: AtomicBool,
+    /// When the daemon started (wall clock, for display; and monotonic,
+    /// for the uptime).
+    pub started: std::time::SystemTime,
+    pub started_at: std::time::Instant,
     /// Held by the reload task for the length of a rebuild, never by the
     /// query path or a metrics scrape.
     loader: Mutex<Loader>,
@@ -77,6 +81,8 @@ impl State {
             reload_stats: stats,
             current: ArcSwap::from_pointee(snapshot),
             stopping: AtomicBool::new(false),
+            started: std::time::SystemTime::now(),
+            started_at: std::time::Instant::now(),
             loader: Mutex::new(loader),
             pending: Mutex::new(Vec::new()),
             source_changed: tokio::sync::Notify::new(),

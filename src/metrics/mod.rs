@@ -11,6 +11,7 @@
 mod exposition;
 mod http;
 pub mod missing;
+pub mod page;
 mod querylog;
 mod status;
 
@@ -24,7 +25,7 @@ use std::time::Instant;
 use crate::state::State;
 
 /// Every forwarder the configuration names, once.
-fn all_forwarders(snap: &crate::snapshot::Snapshot) -> Vec<std::net::SocketAddr> {
+pub(crate) fn all_forwarders(snap: &crate::snapshot::Snapshot) -> Vec<std::net::SocketAddr> {
     let mut all: Vec<_> = snap
         .upstream
         .iter()
@@ -39,16 +40,28 @@ fn all_forwarders(snap: &crate::snapshot::Snapshot) -> Vec<std::net::SocketAddr>
 /// `/healthz`: healthy when the table is loaded and at least one forwarder
 /// is up (or none is configured: a table-only daemon needs none).
 pub fn health(state: &State) -> Result<String, String> {
+    health_with(state, &state.forwarder.health())
+}
+
+/// [`health`] with the forwarders' health given (the status page's
+/// sampled copy).
+pub fn health_with(
+    state: &State,
+    health: &[(std::net::SocketAddr, crate::forward::Health)],
+) -> Result<String, String> {
     // Serving from last good contents is still serving: say so, stay 200.
     let report = state.report();
     let degraded = (!report.valid()).then(|| crate::status::one_line(&report));
-    health_of_forwarders(state).map(|ok| match degraded {
+    health_of_forwarders(state, health).map(|ok| match degraded {
         Some(d) => format!("{ok}degraded: {d}\n"),
         None => ok,
     })
 }
 
-fn health_of_forwarders(state: &State) -> Result<String, String> {
+fn health_of_forwarders(
+    state: &State,
+    health: &[(std::net::SocketAddr, crate::forward::Health)],
+) -> Result<String, String> {
     let snap = state.snapshot();
     let all = all_forwarders(&snap);
     if all.is_empty() {
@@ -58,7 +71,6 @@ fn health_of_forwarders(state: &State) -> Result<String, String> {
         ));
     }
     let now = Instant::now();
-    let health = state.forwarder.health();
     let down: Vec<String> = all
         .iter()
         .filter(|a| health.iter().any(|(s, h)| s == *a && h.is_down(now)))

@@ -1,0 +1,243 @@
+//! The status page as terminal text, for `pldns status` and `pldns
+//! missing` (which read the daemon's `/status.json`). Names from clients
+//! are printed with control characters replaced, so a hostile name cannot
+//! drive the terminal.
+
+use std::fmt::Write;
+
+use super::time::{ago, span, utc};
+use super::{MissingZone, StatusPage};
+
+/// `text` without control characters (terminal escapes).
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+/// Everything, in the page's order.
+pub fn status(p: &StatusPage) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "pldns {} on {}: up {} (since {}), config {}",
+        clean(&p.version),
+        clean(&p.host),
+        span(p.uptime_s),
+        utc(p.started),
+        clean(&p.config)
+    );
+    for line in p.health.lines() {
+        let _ = writeln!(t, "health: {}", clean(line));
+    }
+    if !p.reload.errors.is_empty() {
+        let _ = writeln!(t, "\nBROKEN:");
+        for e in &p.reload.errors {
+            let _ = writeln!(t, "  {}", clean(e));
+        }
+    }
+    let count: usize = p.missing.iter().map(|z| z.names.len()).sum();
+    let _ = writeln!(
+        t,
+        "\nmissing names: {count}{}",
+        if count > 0 {
+            " (pldns missing shows what to add)"
+        } else {
+            ""
+        }
+    );
+    for z in &p.missing {
+        let open = z.names.iter().filter(|n| !n.answered_now).count();
+        let _ = writeln!(
+            t,
+            "  {}: {} names, {open} still missing",
+            clean(&z.zone),
+            z.names.len()
+        );
+    }
+    let _ = writeln!(t, "\nzones:");
+    for z in &p.zones {
+        let mut line = format!("  {} ({})", clean(&z.name), clean(&z.kind));
+        if let Some(n) = z.records {
+            let _ = write!(line, ": {n} records");
+        }
+        if let Some(s) = z.serial {
+            let _ = write!(line, ", serial {s}");
+        }
+        if let Some(m) = &z.on_miss {
+            let _ = write!(line, ", on_miss {}", clean(m));
+        }
+        if let Some(m) = z.missing_total {
+            let _ = write!(line, ", {m} missed");
+        }
+        if !z.forwarders.is_empty() {
+            let _ = write!(line, ", forwarders {}", clean(&z.forwarders.join(", ")));
+        }
+        if let Some(x) = &z.transfer {
+            let _ = write!(line, "; {}", clean(x));
+        }
+        let _ = writeln!(t, "{line}");
+    }
+    let _ = writeln!(t, "\nforwarders:");
+    if p.forwarders.is_empty() {
+        let _ = writeln!(t, "  (none configured)");
+    }
+    for f in &p.forwarders {
+        let _ = writeln!(
+            t,
+            "  {} {}: rtt {}, {} queries, {} failures, {} SERVFAIL, {} REFUSED, last failure {}; used by {}",
+            clean(&f.server),
+            if f.up && f.consecutive_failures == 0 {
+                "up".to_string()
+            } else if f.up {
+                format!("failing ({} failures in a row)", f.consecutive_failures)
+            } else {
+                format!("DOWN ({} failures in a row)", f.consecutive_failures)
+            },
+            f.srtt_ms
+                .map_or_else(|| "-".into(), |ms| format!("{ms:.1} ms")),
+            f.requests,
+            f.failures,
+            f.servfails,
+            f.refused,
+            f.last_failure_ago_s
+                .map_or_else(|| "never".into(), |s| format!("{} ago", span(s))),
+            clean(&f.used_by.join(", "))
+        );
+    }
+    let r = &p.reload;
+    let _ = writeln!(
+        t,
+        "\nreload: table loaded {} ({}); {} reloads applied, {} left something broken",
+        utc(r.loaded),
+        ago(r.loaded, p.now),
+        r.reloads_ok,
+        r.reloads_failed
+    );
+    if let Some(l) = &r.last {
+        let _ = writeln!(
+            t,
+            "  last: {} by {} in {} ms: +{} -{} records{}{}{}",
+            ago(l.at, p.now),
+            clean(&l.trigger),
+            l.took_ms,
+            l.records_added,
+            l.records_removed,
+            if l.zones_added.is_empty() {
+                String::new()
+            } else {
+                format!(", zones added: {}", clean(&l.zones_added.join(", ")))
+            },
+            if l.zones_removed.is_empty() {
+                String::new()
+            } else {
+                format!(", zones removed: {}", clean(&l.zones_removed.join(", ")))
+            },
+            if l.config_changed {
+                ", config changed"
+            } else {
+                ""
+            }
+        );
+    }
+    for s in &r.sources {
+        let _ = writeln!(
+            t,
+            "  {}: {} entries{}{}",
+            clean(&s.source),
+            s.entries,
+            if s.ok { "" } else { ", BROKEN" },
+            if s.from_state {
+                ", from the state directory"
+            } else {
+                ""
+            }
+        );
+    }
+    for w in &r.warnings {
+        let _ = writeln!(t, "  warning: {}", clean(w));
+    }
+    if let Some(e) = &r.state_error {
+        let _ = writeln!(t, "  state directory {}: {}", clean(&r.state_dir), clean(e));
+    }
+    if !p.syncs.is_empty() {
+        let _ = writeln!(t, "\nazure sync:");
+        for s in &p.syncs {
+            let state = match s.ok {
+                None => "no pull in service yet".to_string(),
+                Some(true) => "ok".to_string(),
+                Some(false) => format!("FAILING ({})", clean(&s.errors.join("; "))),
+            };
+            let _ = writeln!(
+                t,
+                "  {} ({}, every {}): {} entries, {state}",
+                clean(&s.label),
+                clean(&s.cloud),
+                span(s.interval_s),
+                s.entries.unwrap_or(0)
+            );
+        }
+    }
+    let _ = writeln!(
+        t,
+        "\nqueries: {} answered{}",
+        p.queries.total,
+        p.queries
+            .mean_latency_us
+            .map(|us| format!(", mean {:.2} ms", us as f64 / 1000.0))
+            .unwrap_or_default()
+    );
+    t
+}
+
+/// The missing names (of one zone, or all) with what to do about each.
+pub fn missing(p: &StatusPage, zone: Option<&str>) -> String {
+    let zones: Vec<&MissingZone> = p
+        .missing
+        .iter()
+        .filter(|z| zone.is_none_or(|want| z.zone.eq_ignore_ascii_case(want.trim_end_matches('.'))))
+        .collect();
+    let mut t = String::new();
+    if zones.iter().all(|z| z.names.is_empty()) {
+        let _ = writeln!(
+            t,
+            "no missing names{} since the daemon started ({} ago)",
+            zone.map(|z| format!(" in {}", clean(z)))
+                .unwrap_or_default(),
+            span(p.uptime_s)
+        );
+        return t;
+    }
+    for z in zones {
+        let _ = writeln!(t, "zone {}:", clean(&z.zone));
+        for n in &z.names {
+            let asked = n.public_name.as_deref().unwrap_or(&n.name);
+            let _ = writeln!(
+                t,
+                "  {}  asked {} times, first {}, last {}{}",
+                clean(asked),
+                n.count,
+                ago(n.first_seen, p.now),
+                ago(n.last_seen, p.now),
+                if n.answered_now {
+                    " (answered now)"
+                } else {
+                    ""
+                }
+            );
+            if n.answered_now {
+                continue;
+            }
+            if let Some(find) = &n.hint.find_address {
+                let _ = writeln!(t, "      address: {}", clean(find));
+            }
+            if let Some(add) = &n.hint.add {
+                let _ = writeln!(t, "      add:     {}", clean(add));
+            }
+            if let Some(note) = &n.hint.note {
+                let _ = writeln!(t, "      note:    {}", clean(note));
+            }
+        }
+    }
+    t
+}
