@@ -23,6 +23,7 @@
 #![allow(clippy::large_enum_variant)]
 
 pub mod access;
+pub mod admin;
 pub mod azure;
 pub mod cache;
 pub mod chain;

@@ -63,6 +63,34 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// What the running daemon serves and what is broken (its status page, from [server] metrics).
+    Status {
+        #[arg(short, long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The status page's address, instead of the config's [server] metrics.
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<std::net::SocketAddr>,
+        /// Print the page's JSON (/status.json).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Names clients asked in zones with records that the table lacks, and what to add.
+    Missing {
+        #[arg(short, long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<std::net::SocketAddr>,
+        /// Only this zone.
+        #[arg(long, value_name = "NAME")]
+        zone: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add or remove records in the record files, checked first and written atomically.
+    Records {
+        #[command(subcommand)]
+        action: RecordsAction,
+    },
     /// Print the table `serve` serves for a config (a broken file's last good contents included), as hosts lines or RFC 1035 zone files.
     Export {
         #[arg(short, long, value_name = "FILE")]
@@ -78,6 +106,30 @@ enum Command {
     },
 }
 
+/// The packaged config, the default of the commands that talk to a daemon.
+const DEFAULT_CONFIG: &str = "/etc/pldns/pldns.toml";
+
+#[derive(Subcommand)]
+enum RecordsAction {
+    /// Add IP for NAME (a public name maps into its privatelink zone), to FILE or to
+    /// pldns-records.hosts in the zone's first records directory.
+    Add {
+        name: String,
+        ip: String,
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[arg(short, long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Remove every hosts line and TOML record of NAME from the files the config reads
+    /// (az JSON files are named, not edited).
+    Remove {
+        name: String,
+        #[arg(short, long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -88,7 +140,7 @@ fn main() -> ExitCode {
             cloud,
             regions,
             site_recovery,
-        } => zones(&cloud, &regions, site_recovery),
+        } => pldns::azure::cli::zones(&cloud, &regions, site_recovery),
         Command::Import { files } => match pldns::convert::import(&files) {
             Ok(text) => {
                 print!("{text}");
@@ -102,6 +154,22 @@ fn main() -> ExitCode {
             dir,
             zone,
         } => export(&config, &format, dir.as_deref(), zone.as_deref()),
+        Command::Status { config, addr, json } => pldns::admin::status(&config, addr, json),
+        Command::Missing {
+            config,
+            addr,
+            zone,
+            json,
+        } => pldns::admin::missing(&config, addr, zone.as_deref(), json),
+        Command::Records { action } => pldns::admin::report_edit(match action {
+            RecordsAction::Add {
+                name,
+                ip,
+                file,
+                config,
+            } => pldns::admin::edit::add(&config, &name, &ip, file.as_deref()),
+            RecordsAction::Remove { name, config } => pldns::admin::edit::remove(&config, &name),
+        }),
     }
 }
 
@@ -275,54 +343,6 @@ fn sync(config: &std::path::Path, once: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
-}
-
-fn zones(cloud: &str, regions: &[String], site_recovery: bool) -> ExitCode {
-    use pldns::azure;
-    let Some(cloud) = azure::Cloud::parse(cloud) else {
-        eprintln!(
-            "pldns: unknown cloud {cloud:?}: public, usgov or china (or az's AzureCloud, AzureUSGovernment, AzureChinaCloud)"
-        );
-        return ExitCode::FAILURE;
-    };
-    if regions.is_empty() {
-        println!("# {} regions: name, Backup geo code", cloud.label());
-        for r in azure::regions().iter().filter(|r| r.cloud == cloud.label()) {
-            println!("{:<22} {:<6} {}", r.name, r.geo_code, r.display);
-        }
-        return ExitCode::SUCCESS;
-    }
-    let mut found = Vec::new();
-    for r in regions {
-        match azure::find_region(cloud, r) {
-            Ok(region) => found.push(region),
-            Err(e) => {
-                eprintln!("pldns: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    match azure::zones(cloud, &found, site_recovery) {
-        Ok(zones) => {
-            let names: Vec<String> = found
-                .iter()
-                .map(|r| format!("{} ({})", r.name, r.geo_code))
-                .collect();
-            println!(
-                "# {} cloud, {}: paste into pldns.toml, or use an [[azure]] preset",
-                cloud.label(),
-                names.join(", ")
-            );
-            for z in zones {
-                println!("\n[[zone]]\nname = \"{z}\"\nrecords = [\"records.d/\"]");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("pldns: {e}");
-            ExitCode::FAILURE
-        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! Site Recovery's when asked. `check` also warns about the mistakes
 //! readers of the Azure docs make.
 
+pub mod cli;
 mod clouds;
 
 pub use clouds::{Endpoints, endpoints};

@@ -136,7 +136,7 @@ pub fn build(state: &State, sample: &ForwarderSample) -> StatusPage {
                 let row = report.sources.iter().find(|r| r.id == id);
                 SyncStatus {
                     label: s.label(),
-                    cloud: format!("{:?}", s.cloud).to_lowercase(),
+                    cloud: s.cloud.label().to_string(),
                     subscription: s.subscription.clone(),
                     resource_groups: s.resource_groups.clone(),
                     interval_s: s.interval.as_secs(),

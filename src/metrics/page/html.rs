@@ -63,12 +63,12 @@ pub fn render(p: &StatusPage) -> String {
             "needs attention"
         },
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<header><h1>pldns on {}</h1><p class=\"muted\">version {} · up {} (since {}) · config <code>{}</code></p>\
          <p id=\"health\" class=\"banner {state}\">{}</p>\
          <nav><a href=\"#missing\">Missing names</a><a href=\"#zones\">Zones</a><a href=\"#forwarders\">Forwarders</a>\
-         <a href=\"#reload\">Reload</a><a href=\"#sync\">Azure sync</a><a href=\"#queries\">Queries</a></nav></header>\n",
+         <a href=\"#reload\">Reload</a><a href=\"#sync\">Azure sync</a><a href=\"#queries\">Queries</a></nav></header>",
         esc(&p.host),
         esc(&p.version),
         span(p.uptime_s),
@@ -323,9 +323,9 @@ fn reload(h: &mut String, p: &StatusPage) {
         }
         h.push_str("</ul>");
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p class=\"muted\">State directory <code>{}</code>{}</p></section>\n",
+        "<p class=\"muted\">State directory <code>{}</code>{}</p></section>",
         esc(&r.state_dir),
         r.state_error
             .as_deref()
