@@ -175,55 +175,67 @@ fn query_log_plain_and_json() {
     let up = Upstream::start(public_dns);
     let d = daemon(&up, "[log]\nqueries = true\n");
     d.query("acct.privatelink.blob.core.windows.net", RecordType::A);
+    d.query("acct.blob.core.windows.net", RecordType::A);
     d.query("www.example.com", RecordType::AAAA);
-    assert!(
-        d.wait_log(
-            "name=acct.privatelink.blob.core.windows.net qtype=1 outcome=local",
-            Duration::from_secs(2)
-        ),
-        "{:?}",
-        d.log()
+    d.query(
+        "gone.privatelink.blob.core.windows.net",
+        RecordType::from(65534),
     );
-    assert!(
-        d.wait_log(
-            &format!(
-                "name=www.example.com qtype=28 outcome=forwarded upstream={}",
-                up.addr
-            ),
-            Duration::from_secs(2)
-        ),
-        "{:?}",
-        d.log()
+    let wait = |needle: &str| {
+        assert!(
+            d.wait_log(needle, Duration::from_secs(3)),
+            "{needle} not in {:?}",
+            d.log()
+        )
+    };
+    wait(
+        "proto=udp name=acct.privatelink.blob.core.windows.net qtype=A rcode=NOERROR source=table answers=[\"10.0.0.5\"]",
+    );
+    wait(
+        "name=acct.blob.core.windows.net qtype=A rcode=NOERROR source=twin answers=[\"10.0.0.5\"] cname=acct.privatelink.blob.core.windows.net",
+    );
+    wait(&format!(
+        "name=www.example.com qtype=AAAA rcode=NOERROR source=forwarder answers=[] upstream={}",
+        up.addr
+    ));
+    wait(
+        "name=gone.privatelink.blob.core.windows.net qtype=TYPE65534 rcode=NXDOMAIN source=table answers=[]",
     );
     assert!(
         d.log()
             .iter()
             .any(|l| l.contains("client=127.0.0.1") && l.contains("latency_us="))
     );
+    // Asked again: from the cache.
+    d.query("www.example.com", RecordType::AAAA);
+    wait("name=www.example.com qtype=AAAA rcode=NOERROR source=cache");
 
     let json = daemon(&up, "[log]\nqueries = true\nformat = \"json\"\n");
-    json.query("acct.privatelink.blob.core.windows.net", RecordType::A);
+    json.query("acct.blob.core.windows.net", RecordType::A);
     assert!(
-        json.wait_log("\"outcome\":\"local\"", Duration::from_secs(2)),
+        json.wait_log("\"source\":\"twin\"", Duration::from_secs(2)),
         "{:?}",
         json.log()
     );
     let line = json
         .log()
         .into_iter()
-        .find(|l| l.contains("\"outcome\""))
+        .find(|l| l.contains("\"source\""))
         .unwrap();
-    assert!(
-        line.starts_with('{')
-            && line.contains("\"name\":\"acct.privatelink.blob.core.windows.net\""),
-        "{line}"
-    );
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let f = &v["fields"];
+    assert_eq!(f["name"], "acct.blob.core.windows.net");
+    assert_eq!(f["qtype"], "A");
+    assert_eq!(f["rcode"], "NOERROR");
+    assert_eq!(f["answers"], serde_json::json!(["10.0.0.5"]), "{line}");
+    assert_eq!(f["cname"], "acct.privatelink.blob.core.windows.net");
+    assert!(f["latency_us"].is_u64(), "{line}");
 
     // Off by default.
     let quiet = daemon(&up, "");
     quiet.query("acct.privatelink.blob.core.windows.net", RecordType::A);
     std::thread::sleep(Duration::from_millis(200));
-    assert!(!quiet.log().iter().any(|l| l.contains("outcome=")));
+    assert!(!quiet.log().iter().any(|l| l.contains("latency_us=")));
 }
 
 #[test]
@@ -287,7 +299,7 @@ fn unit_file_passes_systemd_analyze_verify() {
     // The unit names the installed path; point it at the binary under test.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pldns.service");
-    std::fs::write(&path, unit.replace("/usr/local/bin/pldns", BIN)).unwrap();
+    std::fs::write(&path, unit.replace("/usr/bin/pldns", BIN)).unwrap();
     let out = Command::new("systemd-analyze")
         .arg("verify")
         .arg(&path)

@@ -34,19 +34,15 @@ pub fn log_query(
     let proto = transport.label();
     let (name, qtype, rcode) = (&seen.name, type_name(seen.qtype), rcode_name(seen.rcode));
     let answers = List(&seen.addresses);
-    let (more, cname) = (seen.more, seen.cname.as_deref().unwrap_or(""));
-    match upstream {
-        Some(up) => tracing::info!(
-            target: "pldns::query", %client, proto, name = %name, qtype = %qtype,
-            rcode = %rcode, source = from, answers = ?answers, more, cname,
-            upstream = %up, latency_us, "query"
-        ),
-        None => tracing::info!(
-            target: "pldns::query", %client, proto, name = %name, qtype = %qtype,
-            rcode = %rcode, source = from, answers = ?answers, more, cname,
-            latency_us, "query"
-        ),
-    }
+    // Absent fields are left out of the line (an `Option` of a value).
+    let more = (seen.more > 0).then_some(seen.more as u64);
+    let cname = seen.cname.as_deref().map(tracing::field::display);
+    let upstream = upstream.map(tracing::field::display);
+    tracing::info!(
+        target: "pldns::query", %client, proto = %proto, name = %name, qtype = %qtype,
+        rcode = %rcode, source = %from, answers = ?answers, more, cname, upstream,
+        latency_us, "query"
+    );
 }
 
 /// Where an answer came from, for the log: `table`, `twin` (a public name
