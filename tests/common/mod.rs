@@ -315,6 +315,21 @@ pub fn udp_exchange(to: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
     udp_exchange_from("127.0.0.1:0", to, packet, Duration::from_secs(3))
 }
 
+/// A query built by hand, for names hickory refuses to build (labels with
+/// `<`, `"`, spaces: what a hostile client sends).
+pub fn raw_query(name: &str, qtype: u16) -> Vec<u8> {
+    let id = rand_id();
+    let mut q = vec![(id >> 8) as u8, id as u8, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.trim_end_matches('.').split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&[0, 1]);
+    q
+}
+
 pub fn udp_query(to: SocketAddr, name: &str, rtype: RecordType) -> Message {
     let q = build_query(name, rtype, Some(1232));
     let reply = udp_exchange(to, &q).unwrap_or_else(|| panic!("no reply to {name} {rtype}"));

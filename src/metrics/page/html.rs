@@ -1,13 +1,13 @@
 //! The status page as HTML: server-rendered, no script, one inline style
 //! sheet, readable on a phone (tables scroll sideways inside their box).
 //! Every text that comes from outside (names clients asked, file paths,
-//! error messages) goes through [`esc`]; the markup is well-formed XML too,
-//! so a plain XML parser can check it.
+//! error messages) goes through [`esc`]. The markup passes the Nu HTML
+//! Checker (tests/browser.rs).
 
 use std::fmt::Write;
 
 use super::time::{ago, span, utc};
-use super::{MissingName, StatusPage};
+use super::{MissingName, StatusPage, count};
 
 /// The Content-Security-Policy the page is served with: nothing but its
 /// own inline style (and the empty icon) may load.
@@ -53,9 +53,9 @@ pub fn render(p: &StatusPage) -> String {
     };
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
-         <title>pldns {}: {}</title><link rel=\"icon\" href=\"data:,\"/><style>{STYLE}</style></head><body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>pldns {}: {}</title><link rel=\"icon\" href=\"data:,\"><style>{STYLE}</style></head><body>\n",
         esc(&p.host),
         if state == "ok" {
             "ok"
@@ -74,7 +74,7 @@ pub fn render(p: &StatusPage) -> String {
         span(p.uptime_s),
         utc(p.started),
         esc(&p.config),
-        esc(&p.health).replace('\n', "<br/>"),
+        esc(&p.health).replace('\n', "<br>"),
     );
     if !p.reload.errors.is_empty() {
         let _ = write!(
@@ -116,9 +116,9 @@ fn missing(h: &mut String, p: &StatusPage) {
     for z in &p.missing {
         let _ = write!(
             h,
-            "<h3>{} <span class=\"muted\">({} names)</span></h3>",
+            "<h3>{} <span class=\"muted\">({})</span></h3>",
             esc(&z.zone),
-            z.names.len()
+            count(z.names.len() as u64, "name", "names")
         );
         for n in z.names.iter().take(NAMES_SHOWN) {
             missing_name(h, n, p.now);
@@ -140,7 +140,7 @@ fn missing_name(h: &mut String, n: &MissingName, now: u64) {
     let asked = n.public_name.as_deref().unwrap_or(&n.name);
     let _ = write!(
         h,
-        "<div class=\"missing-name\" data-name=\"{}\"><p><code class=\"asked\">{}</code> {}<br/><span class=\"muted\">",
+        "<div class=\"missing-name\" data-name=\"{}\"><p><code class=\"asked\">{}</code> {}<br><span class=\"muted\">",
         esc(&n.name),
         esc(asked),
         if n.answered_now {
@@ -154,8 +154,8 @@ fn missing_name(h: &mut String, n: &MissingName, now: u64) {
     }
     let _ = write!(
         h,
-        "asked <span class=\"count\">{}</span> times, first {}, last {}</span></p>",
-        n.count,
+        "asked <span class=\"count\">{}</span>, first {}, last {}</span></p>",
+        count(n.count, "time", "times"),
         ago(n.first_seen, now),
         ago(n.last_seen, now),
     );
@@ -219,13 +219,13 @@ fn forwarders(h: &mut String, p: &StatusPage) {
             "<span class=\"ok\">up</span>".to_string()
         } else if f.up {
             format!(
-                "<span class=\"warn\">failing</span> ({} failures in a row; tried again)",
-                f.consecutive_failures
+                "<span class=\"warn\">failing</span> ({} in a row; tried again)",
+                count(f.consecutive_failures, "failure", "failures")
             )
         } else {
             format!(
-                "<span class=\"bad\">down</span> ({} failures in a row)",
-                f.consecutive_failures
+                "<span class=\"bad\">down</span> ({} in a row)",
+                count(f.consecutive_failures, "failure", "failures")
             )
         };
         let _ = write!(
@@ -346,12 +346,12 @@ fn sync(h: &mut String, p: &StatusPage) {
             None => "<span class=\"warn\">no pull in service yet</span>".to_string(),
             Some(true) => "<span class=\"ok\">ok</span>".to_string(),
             Some(false) => format!(
-                "<span class=\"bad\">failing: the last good pull serves</span><br/>{}",
+                "<span class=\"bad\">failing: the last good pull serves</span><br>{}",
                 s.errors
                     .iter()
                     .map(|e| esc(e))
                     .collect::<Vec<_>>()
-                    .join("<br/>")
+                    .join("<br>")
             ),
         };
         let _ = write!(

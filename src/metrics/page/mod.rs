@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 
 pub use build::{ForwarderSample, build};
 
+/// `1 name`, `3 names`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Everything the page shows. Times are Unix seconds (UTC).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusPage {

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::time::{ago, span, utc};
-use super::{MissingZone, StatusPage};
+use super::{MissingZone, StatusPage, count};
 
 /// `text` without control characters (terminal escapes).
 fn clean(text: &str) -> String {
@@ -36,11 +36,11 @@ pub fn status(p: &StatusPage) -> String {
             let _ = writeln!(t, "  {}", clean(e));
         }
     }
-    let count: usize = p.missing.iter().map(|z| z.names.len()).sum();
+    let total: usize = p.missing.iter().map(|z| z.names.len()).sum();
     let _ = writeln!(
         t,
-        "\nmissing names: {count}{}",
-        if count > 0 {
+        "\nmissing names: {total}{}",
+        if total > 0 {
             " (pldns missing shows what to add)"
         } else {
             ""
@@ -50,9 +50,9 @@ pub fn status(p: &StatusPage) -> String {
         let open = z.names.iter().filter(|n| !n.answered_now).count();
         let _ = writeln!(
             t,
-            "  {}: {} names, {open} still missing",
+            "  {}: {}, {open} still missing",
             clean(&z.zone),
-            z.names.len()
+            count(z.names.len() as u64, "name", "names")
         );
     }
     let _ = writeln!(t, "\nzones:");
@@ -90,9 +90,15 @@ pub fn status(p: &StatusPage) -> String {
             if f.up && f.consecutive_failures == 0 {
                 "up".to_string()
             } else if f.up {
-                format!("failing ({} failures in a row)", f.consecutive_failures)
+                format!(
+                    "failing ({} in a row)",
+                    count(f.consecutive_failures, "failure", "failures")
+                )
             } else {
-                format!("DOWN ({} failures in a row)", f.consecutive_failures)
+                format!(
+                    "DOWN ({} in a row)",
+                    count(f.consecutive_failures, "failure", "failures")
+                )
             },
             f.srtt_ms
                 .map_or_else(|| "-".into(), |ms| format!("{ms:.1} ms")),
@@ -214,9 +220,9 @@ pub fn missing(p: &StatusPage, zone: Option<&str>) -> String {
             let asked = n.public_name.as_deref().unwrap_or(&n.name);
             let _ = writeln!(
                 t,
-                "  {}  asked {} times, first {}, last {}{}",
+                "  {}  asked {}, first {}, last {}{}",
                 clean(asked),
-                n.count,
+                count(n.count, "time", "times"),
                 ago(n.first_seen, p.now),
                 ago(n.last_seen, p.now),
                 if n.answered_now {
