@@ -446,3 +446,48 @@ fn is_root() -> bool {
     std::fs::write(&probe, "").unwrap();
     std::os::unix::fs::chown(&probe, Some(4321), None).is_ok()
 }
+
+#[test]
+fn the_page_shows_each_azure_sync() {
+    use common::fake_azure::FakeAzure;
+    use common::sync;
+    let fake = FakeAzure::start();
+    sync::populate(&fake);
+    let d = sync::start(&fake, "interval_s = 1\nmin_interval_s = 3600");
+    // The registry hears of the pull before the reload applies it.
+    until("a pull is on the page and in service", || {
+        let s = status_json(&d);
+        s["syncs"][0]["records"] == 1 && s["syncs"][0]["ok"] == true
+    });
+    let s = status_json(&d);
+    let sync = &s["syncs"][0];
+    assert_eq!(sync["source"], sync::source());
+    assert_eq!(sync["cloud"], "public");
+    assert_eq!(sync["ok"], true);
+    assert_eq!(sync["last_pull"]["result"], "ok");
+    assert!(sync["scope"].as_str().unwrap().starts_with("subscription "));
+    assert!(
+        !sync["credential"]
+            .as_str()
+            .unwrap()
+            .contains(common::fake_azure::SECRET)
+    );
+    // Azure fails: the page says so, and that the last good pull serves.
+    fake.outage(
+        "/privateEndpoints",
+        500,
+        &[("Retry-After", "0")],
+        r#"{"error": {"code": "InternalServerError", "message": "try later"}}"#,
+    );
+    until("the failed pull is on the page", || {
+        let s = status_json(&d);
+        s["syncs"][0]["last_pull"]["result"] != "ok"
+    });
+    let (_, page) = d.http_get("/");
+    assert!(
+        page.contains(&format!("data-source=\"{}\"", sync::source())),
+        "{page}"
+    );
+    assert!(page.contains("the last good pull serves"), "{page}");
+    assert_eq!(status_json(&d)["zones"][0]["records"], 1, "still served");
+}

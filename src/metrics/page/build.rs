@@ -8,12 +8,11 @@ use arc_swap::ArcSwap;
 
 use super::{
     ForwarderStatus, LastReload, MissingName, MissingZone, OutcomeCount, Queries, ReloadStatus,
-    SourceRow, StatusPage, SyncStatus, ZoneStatus, hint,
+    SourceRow, StatusPage, SyncPull, SyncStatus, ZoneStatus, hint,
 };
 use crate::config::OnMiss;
 use crate::forward::Health;
 use crate::metrics::missing::MissedName;
-use crate::sources::SourceId;
 use crate::state::State;
 use crate::stats::{Label, Transport};
 
@@ -128,28 +127,51 @@ pub fn build(state: &State, sample: &ForwarderSample) -> StatusPage {
         missing,
         forwarders: forwarders(&snap, &sample.get()),
         reload: reload(state, &report),
-        syncs: config
-            .sync
-            .iter()
-            .map(|s| {
-                let id = SourceId::Sync(s.label());
-                let row = report.sources.iter().find(|r| r.id == id);
-                SyncStatus {
-                    label: s.label(),
-                    cloud: s.cloud.label().to_string(),
-                    subscription: s.subscription.clone(),
-                    resource_groups: s.resource_groups.clone(),
-                    interval_s: s.interval.as_secs(),
-                    entries: row.map(|r| r.entries),
-                    ok: row.map(|r| r.error.is_none()),
-                    errors: row
-                        .and_then(|r| r.error.as_ref())
-                        .map(|d| d.iter().map(|d| d.to_string()).collect())
-                        .unwrap_or_default(),
-                }
-            })
-            .collect(),
+        syncs: syncs(state, &report),
     }
+}
+
+fn syncs(state: &State, report: &crate::load::Report) -> Vec<SyncStatus> {
+    let opt = |t: Option<SystemTime>| t.map(unix);
+    state
+        .sync
+        .status()
+        .into_iter()
+        .map(|s| {
+            let row = report.sources.iter().find(|r| r.id == s.id);
+            SyncStatus {
+                source: s.id.to_string(),
+                scope: s.scope,
+                cloud: s.cloud.to_string(),
+                credential: s.credential,
+                pulls: s.pulls.iter().map(|p| p.to_string()).collect(),
+                interval_s: s.interval.as_secs(),
+                min_interval_s: s.min_interval.as_secs(),
+                pulling: s.pulling,
+                last_pull: s.last_pull.map(|p| SyncPull {
+                    ended: unix(p.ended),
+                    took_ms: u64::try_from(p.took.as_millis()).unwrap_or(u64::MAX),
+                    result: p.result.label().to_string(),
+                    error: p.error,
+                    early: p.early,
+                }),
+                last_success: opt(s.last_success),
+                records: s.records,
+                serving_kept_pull_from: opt(s.serving_kept_pull_from),
+                next_pull: opt(s.next_pull),
+                early_pending: s.early_pending,
+                early_pulls: s.early_pulls,
+                early_coalesced: s.early_coalesced,
+                feeds: s.feeds.map(|z| z.iter().map(|n| n.to_string()).collect()),
+                kept_error: s.kept_error,
+                ok: row.map(|r| r.error.is_none()),
+                errors: row
+                    .and_then(|r| r.error.as_ref())
+                    .map(|d| d.iter().map(|d| d.to_string()).collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 fn missed(

@@ -340,30 +340,77 @@ fn sync(h: &mut String, p: &StatusPage) {
         h.push_str("<p class=\"muted\">No [[sync]] configured: records come from files only.</p></section>\n");
         return;
     }
-    h.push_str("<div class=\"box\"><table><thead><tr><th>source</th><th>cloud</th><th class=\"n\">every</th><th class=\"n\">entries</th><th>state</th></tr></thead><tbody>");
     for s in &p.syncs {
-        let state = match s.ok {
-            None => "<span class=\"warn\">no pull in service yet</span>".to_string(),
-            Some(true) => "<span class=\"ok\">ok</span>".to_string(),
-            Some(false) => format!(
-                "<span class=\"bad\">failing: the last good pull serves</span><br>{}",
-                s.errors
-                    .iter()
-                    .map(|e| esc(e))
-                    .collect::<Vec<_>>()
-                    .join("<br>")
-            ),
+        let state = match (s.ok, &s.last_pull) {
+            (Some(false), _) => "<span class=\"bad\">failing: the last good pull serves</span>",
+            (_, Some(l)) if l.result != "ok" => {
+                "<span class=\"bad\">last pull failed: the last good pull serves</span>"
+            }
+            (_, _) if s.serving_kept_pull_from.is_some() => {
+                "<span class=\"warn\">serving the pull kept from before the restart</span>"
+            }
+            (Some(true), _) => "<span class=\"ok\">ok</span>",
+            (None, _) => "<span class=\"warn\">nothing pulled yet</span>",
         };
         let _ = write!(
             h,
-            "<tr class=\"sync\"><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{state}</td></tr>",
-            esc(&s.label),
+            "<div class=\"sync\" data-source=\"{}\"><h3>{} {state}</h3><p class=\"muted\">{} · {} cloud · {} · reads {} · every {} (early pulls at most every {})</p><p>",
+            esc(&s.source),
+            esc(&s.source),
+            esc(&s.scope),
             esc(&s.cloud),
+            esc(&s.credential),
+            esc(&s.pulls.join(", ")),
             span(s.interval_s),
-            s.entries.map_or_else(|| "–".into(), |n| n.to_string()),
+            span(s.min_interval_s),
         );
+        if let Some(n) = s.records {
+            let _ = write!(h, "{} in service. ", count(n as u64, "record", "records"));
+        }
+        if let Some(l) = &s.last_pull {
+            let _ = write!(
+                h,
+                "Last pull {} ({}, {} ms{}). ",
+                esc(&l.result),
+                ago(l.ended, p.now),
+                l.took_ms,
+                if l.early { ", early" } else { "" }
+            );
+        }
+        if let Some(t) = s.last_success {
+            let _ = write!(h, "Last good pull {}. ", ago(t, p.now));
+        }
+        if let Some(t) = s.serving_kept_pull_from {
+            let _ = write!(h, "Serving the pull that ended {}. ", utc(t));
+        }
+        if s.pulling {
+            h.push_str("Pulling now. ");
+        } else if let Some(t) = s.next_pull {
+            let _ = write!(h, "Next pull in {}. ", span(t.saturating_sub(p.now)));
+        }
+        let _ = write!(
+            h,
+            "{} after misses ({} more absorbed){}.</p>",
+            count(s.early_pulls, "early pull", "early pulls"),
+            s.early_coalesced,
+            if s.early_pending { ", one pending" } else { "" }
+        );
+        let errors: Vec<&String> = s
+            .errors
+            .iter()
+            .chain(s.last_pull.iter().flat_map(|l| l.error.iter()))
+            .chain(s.kept_error.iter())
+            .collect();
+        if !errors.is_empty() {
+            h.push_str("<ul class=\"errors\">");
+            for e in errors {
+                let _ = write!(h, "<li>{}</li>", esc(e));
+            }
+            h.push_str("</ul>");
+        }
+        h.push_str("</div>");
     }
-    h.push_str("</tbody></table></div></section>\n");
+    h.push_str("</section>\n");
 }
 
 fn queries(h: &mut String, p: &StatusPage) {

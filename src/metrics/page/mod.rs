@@ -164,15 +164,51 @@ pub struct SourceRow {
     pub from_state: bool,
 }
 
+/// One `[[sync]]` source (from `sync::SyncRegistry::status`), and what
+/// the last load says of its records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncStatus {
-    pub label: String,
+    /// `sync:<name>`, as logs, metrics and errors name it.
+    pub source: String,
+    /// "subscription <id> (<resource groups>)".
+    pub scope: String,
     pub cloud: String,
-    pub subscription: String,
-    pub resource_groups: Vec<String>,
+    /// The credential's kind and IDs (never a secret).
+    pub credential: String,
+    /// What it reads: private-endpoints, private-dns-zones.
+    pub pulls: Vec<String>,
     pub interval_s: u64,
-    /// What the table holds from it (its source row), when it has pulled.
-    pub entries: Option<usize>,
+    pub min_interval_s: u64,
+    /// A pull is running now.
+    pub pulling: bool,
+    pub last_pull: Option<SyncPull>,
+    pub last_success: Option<u64>,
+    /// Records in the pull in service.
+    pub records: Option<usize>,
+    /// No pull has worked since start-up: the pull kept in the state
+    /// directory serves, and it ended then.
+    pub serving_kept_pull_from: Option<u64>,
+    pub next_pull: Option<u64>,
+    pub early_pending: bool,
+    pub early_pulls: u64,
+    pub early_coalesced: u64,
+    /// The zones whose misses ask it for an early pull (`None`: all).
+    pub feeds: Option<Vec<String>>,
+    /// Why its pull cannot be kept in the state directory.
+    pub kept_error: Option<String>,
+    /// Its records are in service as pulled (`None`: nothing pulled yet).
     pub ok: Option<bool>,
+    /// Its current errors, `sync:<name>: reason`.
     pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncPull {
+    pub ended: u64,
+    pub took_ms: u64,
+    /// `ok`, `sign_in_error`, `network_error`, `throttled`, ...
+    pub result: String,
+    pub error: Option<String>,
+    /// Asked for by a miss.
+    pub early: bool,
 }

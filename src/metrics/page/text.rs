@@ -169,19 +169,34 @@ pub fn status(p: &StatusPage) -> String {
     if !p.syncs.is_empty() {
         let _ = writeln!(t, "\nazure sync:");
         for s in &p.syncs {
-            let state = match s.ok {
-                None => "no pull in service yet".to_string(),
-                Some(true) => "ok".to_string(),
-                Some(false) => format!("FAILING ({})", clean(&s.errors.join("; "))),
+            let state = match (s.ok, &s.last_pull) {
+                (Some(false), _) => "FAILING, the last good pull serves".to_string(),
+                (_, Some(l)) if l.result != "ok" => {
+                    format!("last pull {}, the last good pull serves", clean(&l.result))
+                }
+                (Some(true), _) => "ok".to_string(),
+                (None, _) => "nothing pulled yet".to_string(),
             };
             let _ = writeln!(
                 t,
-                "  {} ({}, every {}): {} entries, {state}",
-                clean(&s.label),
+                "  {} ({}, {}, every {}): {} records, {state}{}",
+                clean(&s.source),
+                clean(&s.scope),
                 clean(&s.cloud),
                 span(s.interval_s),
-                s.entries.unwrap_or(0)
+                s.records.unwrap_or(0),
+                s.last_pull
+                    .as_ref()
+                    .map(|l| format!("; last pull {} {}", clean(&l.result), ago(l.ended, p.now)))
+                    .unwrap_or_default()
             );
+            for e in s
+                .errors
+                .iter()
+                .chain(s.last_pull.iter().flat_map(|l| l.error.iter()))
+            {
+                let _ = writeln!(t, "    {}", clean(e));
+            }
         }
     }
     let _ = writeln!(
