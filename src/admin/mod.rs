@@ -9,43 +9,49 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::metrics::page::text;
+use crate::metrics::page::{StatusPage, text};
 
 /// Exit status when the daemon cannot be asked (not configured, not
 /// running); 1 means it answered and reports a problem.
 pub const UNREACHABLE: u8 = 2;
 
-fn resolve(config: &Path, addr: Option<SocketAddr>) -> Result<SocketAddr, ExitCode> {
-    match addr {
+/// The running daemon's status page, or the exit code for why not (said
+/// on stderr).
+fn ask(config: &Path, addr: Option<SocketAddr>) -> Result<StatusPage, ExitCode> {
+    let addr = match addr {
         Some(a) => Ok(a),
-        None => client::status_addr(config).map_err(|e| {
+        None => client::status_addr(config),
+    };
+    addr.and_then(client::fetch).map_err(|e| {
+        eprintln!("pldns: {e}");
+        ExitCode::from(UNREACHABLE)
+    })
+}
+
+fn print_json(value: &impl serde::Serialize) -> ExitCode {
+    match serde_json::to_string_pretty(value) {
+        Ok(t) => {
+            println!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
             eprintln!("pldns: {e}");
-            ExitCode::from(UNREACHABLE)
-        }),
+            ExitCode::FAILURE
+        }
     }
 }
 
 /// `pldns status`: 0 when all is well, 1 when the daemon reports something
 /// broken or unhealthy, 2 when it cannot be asked.
 pub fn status(config: &Path, addr: Option<SocketAddr>, json: bool) -> ExitCode {
-    let addr = match resolve(config, addr) {
-        Ok(a) => a,
+    let page = match ask(config, addr) {
+        Ok(p) => p,
         Err(code) => return code,
     };
-    let page = match client::fetch(addr) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("pldns: {e}");
-            return ExitCode::from(UNREACHABLE);
-        }
-    };
     if json {
-        match serde_json::to_string_pretty(&page) {
-            Ok(t) => println!("{t}"),
-            Err(e) => {
-                eprintln!("pldns: {e}");
-                return ExitCode::FAILURE;
-            }
+        let printed = print_json(&page);
+        if printed != ExitCode::SUCCESS {
+            return printed;
         }
     } else {
         print!("{}", text::status(&page));
@@ -65,16 +71,9 @@ pub fn missing(
     zone: Option<&str>,
     json: bool,
 ) -> ExitCode {
-    let addr = match resolve(config, addr) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    let page = match client::fetch(addr) {
+    let page = match ask(config, addr) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("pldns: {e}");
-            return ExitCode::from(UNREACHABLE);
-        }
+        Err(code) => return code,
     };
     if json {
         let zones: Vec<_> = page
@@ -84,17 +83,11 @@ pub fn missing(
                 zone.is_none_or(|want| z.zone.eq_ignore_ascii_case(want.trim_end_matches('.')))
             })
             .collect();
-        match serde_json::to_string_pretty(&zones) {
-            Ok(t) => println!("{t}"),
-            Err(e) => {
-                eprintln!("pldns: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+        print_json(&zones)
     } else {
         print!("{}", text::missing(&page, zone));
+        ExitCode::SUCCESS
     }
-    ExitCode::SUCCESS
 }
 
 /// Prints what an edit did; 1 when it failed or the name is still served

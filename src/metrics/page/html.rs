@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use super::time::{ago, span, utc};
+use super::words::{forwarder_state, last_reload, loaded, sentence, source_state, sync_state};
 use super::{MissingName, StatusPage, count};
 
 /// The Content-Security-Policy the page is served with: nothing but its
@@ -215,19 +216,8 @@ fn forwarders(h: &mut String, p: &StatusPage) {
          <th class=\"n\">failures</th><th class=\"n\">SERVFAIL</th><th class=\"n\">REFUSED</th><th>last failure</th><th>used by</th></tr></thead><tbody>",
     );
     for f in &p.forwarders {
-        let state = if f.up && f.consecutive_failures == 0 {
-            "<span class=\"ok\">up</span>".to_string()
-        } else if f.up {
-            format!(
-                "<span class=\"warn\">failing</span> ({} in a row; tried again)",
-                count(f.consecutive_failures, "failure", "failures")
-            )
-        } else {
-            format!(
-                "<span class=\"bad\">down</span> ({} in a row)",
-                count(f.consecutive_failures, "failure", "failures")
-            )
-        };
+        let (tone, text) = forwarder_state(f);
+        let state = format!("<span class=\"{}\">{text}</span>", tone.class());
         let _ = write!(
             h,
             "<tr class=\"forwarder\" data-server=\"{}\"><td><code>{}</code></td><td>{state}</td><td class=\"n\">{}</td>\
@@ -252,33 +242,15 @@ fn reload(h: &mut String, p: &StatusPage) {
     let r = &p.reload;
     let _ = write!(
         h,
-        "<section id=\"reload\"><h2>Reload</h2><p>Table in service loaded {} ({}); {} reloads applied, {} left something broken.</p>",
-        utc(r.loaded),
-        ago(r.loaded, p.now),
-        r.reloads_ok,
-        r.reloads_failed
+        "<section id=\"reload\"><h2>Reload</h2><p>{}.</p>",
+        esc(&sentence(&loaded(r, p.now)))
     );
     if let Some(l) = &r.last {
         let _ = write!(
             h,
-            "<p id=\"last-reload\">Last reload {} ({}), by {}, in {} ms: +{} −{} records",
-            utc(l.at),
-            ago(l.at, p.now),
-            esc(&l.trigger),
-            l.took_ms,
-            l.records_added,
-            l.records_removed
+            "<p id=\"last-reload\">{}.</p>",
+            esc(&sentence(&last_reload(l, p.now)))
         );
-        if !l.zones_added.is_empty() {
-            let _ = write!(h, "; zones added: {}", esc(&l.zones_added.join(", ")));
-        }
-        if !l.zones_removed.is_empty() {
-            let _ = write!(h, "; zones removed: {}", esc(&l.zones_removed.join(", ")));
-        }
-        if l.config_changed {
-            h.push_str("; the configuration changed");
-        }
-        h.push_str(".</p>");
     }
     let _ = write!(
         h,
@@ -291,19 +263,8 @@ fn reload(h: &mut String, p: &StatusPage) {
     );
     h.push_str("<h3>Record sources</h3><div class=\"box\"><table><thead><tr><th>source</th><th class=\"n\">entries</th><th>state</th></tr></thead><tbody>");
     for s in &r.sources {
-        let state = match (s.ok, s.from_state, s.entries) {
-            (true, false, _) => "<span class=\"ok\">ok</span>",
-            (true, true, _) => "<span class=\"warn\">ok, from the state directory</span>",
-            (false, true, _) => {
-                "<span class=\"bad\">broken: serving the copy in the state directory</span>"
-            }
-            (false, false, 0) => {
-                "<span class=\"bad\">broken: not served (no good version yet)</span>"
-            }
-            (false, false, _) => {
-                "<span class=\"bad\">broken: serving its last good contents</span>"
-            }
-        };
+        let (tone, text) = source_state(s);
+        let state = format!("<span class=\"{}\">{text}</span>", tone.class());
         let _ = write!(
             h,
             "<tr class=\"source\"><td><code>{}</code></td><td class=\"n\">{}</td><td>{state}</td></tr>",
@@ -341,17 +302,8 @@ fn sync(h: &mut String, p: &StatusPage) {
         return;
     }
     for s in &p.syncs {
-        let state = match (s.ok, &s.last_pull) {
-            (Some(false), _) => "<span class=\"bad\">failing: the last good pull serves</span>",
-            (_, Some(l)) if l.result != "ok" => {
-                "<span class=\"bad\">last pull failed: the last good pull serves</span>"
-            }
-            (_, _) if s.serving_kept_pull_from.is_some() => {
-                "<span class=\"warn\">serving the pull kept from before the restart</span>"
-            }
-            (Some(true), _) => "<span class=\"ok\">ok</span>",
-            (None, _) => "<span class=\"warn\">nothing pulled yet</span>",
-        };
+        let (tone, text) = sync_state(s);
+        let state = format!("<span class=\"{}\">{}</span>", tone.class(), esc(&text));
         let _ = write!(
             h,
             "<div class=\"sync\" data-source=\"{}\"><h3>{} {state}</h3><p class=\"muted\">{} · {} cloud · {} · reads {} · every {} (early pulls at most every {})</p><p>",

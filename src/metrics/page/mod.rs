@@ -12,6 +12,7 @@ pub mod hint;
 pub mod html;
 pub mod text;
 pub mod time;
+pub mod words;
 
 use serde::{Deserialize, Serialize};
 

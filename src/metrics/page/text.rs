@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use super::time::{ago, span, utc};
+use super::words::{forwarder_state, last_reload, loaded, source_state, sync_state};
 use super::{MissingZone, StatusPage, count};
 
 /// `text` without control characters (terminal escapes).
@@ -87,19 +88,7 @@ pub fn status(p: &StatusPage) -> String {
             t,
             "  {} {}: rtt {}, {} queries, {} failures, {} SERVFAIL, {} REFUSED, last failure {}; used by {}",
             clean(&f.server),
-            if f.up && f.consecutive_failures == 0 {
-                "up".to_string()
-            } else if f.up {
-                format!(
-                    "failing ({} in a row)",
-                    count(f.consecutive_failures, "failure", "failures")
-                )
-            } else {
-                format!(
-                    "DOWN ({} in a row)",
-                    count(f.consecutive_failures, "failure", "failures")
-                )
-            },
+            forwarder_state(f).1,
             f.srtt_ms
                 .map_or_else(|| "-".into(), |ms| format!("{ms:.1} ms")),
             f.requests,
@@ -112,53 +101,13 @@ pub fn status(p: &StatusPage) -> String {
         );
     }
     let r = &p.reload;
-    let _ = writeln!(
-        t,
-        "\nreload: table loaded {} ({}); {} reloads applied, {} left something broken",
-        utc(r.loaded),
-        ago(r.loaded, p.now),
-        r.reloads_ok,
-        r.reloads_failed
-    );
+    let _ = writeln!(t, "\nreload: {}", clean(&loaded(r, p.now)));
     if let Some(l) = &r.last {
-        let _ = writeln!(
-            t,
-            "  last: {} by {} in {} ms: +{} -{} records{}{}{}",
-            ago(l.at, p.now),
-            clean(&l.trigger),
-            l.took_ms,
-            l.records_added,
-            l.records_removed,
-            if l.zones_added.is_empty() {
-                String::new()
-            } else {
-                format!(", zones added: {}", clean(&l.zones_added.join(", ")))
-            },
-            if l.zones_removed.is_empty() {
-                String::new()
-            } else {
-                format!(", zones removed: {}", clean(&l.zones_removed.join(", ")))
-            },
-            if l.config_changed {
-                ", config changed"
-            } else {
-                ""
-            }
-        );
+        let _ = writeln!(t, "  {}", clean(&last_reload(l, p.now)));
     }
     for s in &r.sources {
-        let _ = writeln!(
-            t,
-            "  {}: {} entries{}{}",
-            clean(&s.source),
-            s.entries,
-            if s.ok { "" } else { ", BROKEN" },
-            if s.from_state {
-                ", from the state directory"
-            } else {
-                ""
-            }
-        );
+        let (_, state) = source_state(s);
+        let _ = writeln!(t, "  {}: {} entries, {state}", clean(&s.source), s.entries);
     }
     for w in &r.warnings {
         let _ = writeln!(t, "  warning: {}", clean(w));
@@ -169,22 +118,16 @@ pub fn status(p: &StatusPage) -> String {
     if !p.syncs.is_empty() {
         let _ = writeln!(t, "\nazure sync:");
         for s in &p.syncs {
-            let state = match (s.ok, &s.last_pull) {
-                (Some(false), _) => "FAILING, the last good pull serves".to_string(),
-                (_, Some(l)) if l.result != "ok" => {
-                    format!("last pull {}, the last good pull serves", clean(&l.result))
-                }
-                (Some(true), _) => "ok".to_string(),
-                (None, _) => "nothing pulled yet".to_string(),
-            };
+            let (_, state) = sync_state(s);
             let _ = writeln!(
                 t,
-                "  {} ({}, {}, every {}): {} records, {state}{}",
+                "  {} ({}, {}, every {}): {} records, {}{}",
                 clean(&s.source),
                 clean(&s.scope),
                 clean(&s.cloud),
                 span(s.interval_s),
                 s.records.unwrap_or(0),
+                clean(&state),
                 s.last_pull
                     .as_ref()
                     .map(|l| format!("; last pull {} {}", clean(&l.result), ago(l.ended, p.now)))
