@@ -180,6 +180,13 @@ fn missed(
     config: &str,
     synced: bool,
 ) -> MissingName {
+    let files = snap
+        .config
+        .zones
+        .iter()
+        .find(|z| z.name == m.zone)
+        .is_some_and(|z| z.records.as_ref().is_some_and(|r| !r.is_empty()));
+    let feeds = hint::Feeds { files, synced };
     let name = m.name.to_string();
     // `acct.privatelink.blob.core.windows.net` is asked (and listed by
     // Azure) as `acct.blob.core.windows.net`.
@@ -192,7 +199,7 @@ fn missed(
         .node(m.name.wire())
         .is_some_and(|n| !n.a().is_empty() || !n.aaaa().is_empty() || n.cname().is_some());
     MissingName {
-        hint: hint::hint(&name, public_name.as_deref(), config, synced),
+        hint: hint::hint(&name, public_name.as_deref(), config, feeds),
         name,
         public_name,
         first_seen: unix(m.first_seen),

@@ -18,10 +18,20 @@ pub struct Hint {
     pub note: Option<String>,
 }
 
+/// Where a zone's records come from, as far as the hint cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Feeds {
+    /// The zone lists record files or directories (`records add` has
+    /// somewhere to write).
+    pub files: bool,
+    /// A `[[sync]]` feeds this daemon.
+    pub synced: bool,
+}
+
 /// The hint for `name` (its `public` form when in a Private Link zone).
-/// `synced`: a `[[sync]]` feeds this daemon. Names come from clients: a
-/// name that is not a plain host name gets no command to paste.
-pub fn hint(name: &str, public: Option<&str>, config: &str, synced: bool) -> Hint {
+/// Names come from clients: a name that is not a plain host name gets no
+/// command to paste.
+pub fn hint(name: &str, public: Option<&str>, config: &str, feeds: Feeds) -> Hint {
     let asked = public.unwrap_or(name);
     if !is_host_name(asked) {
         return Hint {
@@ -42,10 +52,10 @@ pub fn hint(name: &str, public: Option<&str>, config: &str, synced: bool) -> Hin
             "az network private-endpoint list --query \"[].customDnsConfigs[] | [?fqdn=='{p}'].ipAddresses[]\" -o tsv"
         )
     });
-    let add = Some(format!(
-        "sudo pldns records add {asked} PRIVATE_IP{config_arg}"
-    ));
-    let note = synced.then(|| {
+    let add = feeds
+        .files
+        .then(|| format!("sudo pldns records add {asked} PRIVATE_IP{config_arg}"));
+    let note = feeds.synced.then(|| {
         "[[sync]] pulled early after this miss: if the name is still missing, its private endpoint is outside the synced subscription or resource groups (or has no DNS configuration yet)".to_string()
     });
     Hint {
@@ -80,13 +90,33 @@ fn shell_word(word: &str) -> String {
 mod tests {
     use super::*;
 
+    const FILES: Feeds = Feeds {
+        files: true,
+        synced: false,
+    };
+
+    #[test]
+    fn a_zone_only_sync_feeds_gets_no_add_line() {
+        let only_sync = Feeds {
+            files: false,
+            synced: true,
+        };
+        let h = hint(
+            "a.privatelink.blob.core.windows.net",
+            Some("a.blob.core.windows.net"),
+            DEFAULT_CONFIG,
+            only_sync,
+        );
+        assert!(h.add.is_none() && h.find_address.is_some() && h.note.is_some());
+    }
+
     #[test]
     fn a_storage_account() {
         let h = hint(
             "acct.privatelink.blob.core.windows.net",
             Some("acct.blob.core.windows.net"),
             DEFAULT_CONFIG,
-            false,
+            FILES,
         );
         assert_eq!(
             h.add.as_deref(),
@@ -103,7 +133,15 @@ mod tests {
 
     #[test]
     fn another_config_is_quoted() {
-        let h = hint("host1.corp.example", None, "/srv/my dns/p.toml", true);
+        let h = hint(
+            "host1.corp.example",
+            None,
+            "/srv/my dns/p.toml",
+            Feeds {
+                files: true,
+                synced: true,
+            },
+        );
         assert_eq!(
             h.add.as_deref(),
             Some(
@@ -122,7 +160,7 @@ mod tests {
             "a b.example",
             "x\\.y",
         ] {
-            let h = hint(odd, Some(odd), DEFAULT_CONFIG, false);
+            let h = hint(odd, Some(odd), DEFAULT_CONFIG, FILES);
             assert!(h.add.is_none() && h.find_address.is_none(), "{odd}");
         }
     }
