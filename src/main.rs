@@ -404,6 +404,7 @@ fn serve(config: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    pldns::server::raise_open_files_limit(&snap.config);
     runtime.block_on(async move {
         let listeners = match pldns::server::bind(&snap.config.listen) {
             Ok(l) => l,

@@ -3,12 +3,14 @@
 //! query that [`Pending::resume`] finishes. No sockets here, so the front
 //! ends and the benches drive the same functions.
 //!
-//! The steps, in order, each in one place: parse -> ACL -> (response rate
-//! limiting belongs right after the ACL) -> [`screen`] the question ->
-//! classify -> the table ([`chain`]) or the cache -> forward -> splice ->
-//! the table again where the chain enters it -> cache. A forwarded query is
-//! parsed, classified and answered from the table once: what `resolve` wrote
-//! travels in the `Pending`, and the forwarding step appends to it.
+//! The steps, in order, each in one place: parse -> ACL -> [`screen`] the
+//! question -> classify -> the table ([`chain`]) or the cache -> forward ->
+//! splice -> the table again where the chain enters it -> cache, or (every
+//! forwarder failed) a stale answer from the cache (RFC 8767). A forwarded
+//! query is parsed, classified and answered from the table once: what
+//! `resolve` wrote travels in the `Pending`, and the forwarding step
+//! appends to it. Response rate limiting ([`rate_limit`]) judges the
+//! finished UDP reply, once its kind is known.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -28,6 +30,9 @@ use crate::wire::{
 };
 
 pub use crate::stats::{Source, Transport};
+pub use limit::rate_limit;
+
+mod limit;
 
 /// What the front end does with a packet.
 #[derive(Debug)]
@@ -87,8 +92,6 @@ pub fn resolve(
     if !snap.is_allowed(client) {
         return own(out, Rcode::Refused);
     }
-    // Response rate limiting goes here: the client is allowed, and nothing
-    // has been spent on its query yet.
     if let Some(rcode) = screen(q) {
         return own(out, rcode);
     }
@@ -303,6 +306,14 @@ impl Pending {
         &self.snap
     }
 
+    /// The header and question as the client sent them.
+    pub fn question_packet(&self) -> &[u8] {
+        self.question
+            .echo
+            .get(..self.question.echo_len)
+            .unwrap_or(&[])
+    }
+
     /// SERVFAIL for this query, in `out`, for when it cannot be forwarded
     /// (too many forwards in flight).
     pub fn fail(&self, out: &mut Vec<u8>) {
@@ -400,9 +411,23 @@ impl Pending {
                 }
             }
         }
-        // No forwarder answered usefully (or the chain kept leaving the
-        // table). A stale answer from the cache (RFC 8767) would go here.
-        let mut out = Vec::with_capacity(128);
+        // Every forwarder failed (timeouts, SERVFAIL, REFUSED, garbage, the
+        // query's deadline), or the chain kept leaving the table. RFC 8767
+        // §4: an answer that expired less than `serve_stale_s` ago, with
+        // TTL 30, beats SERVFAIL. (Its §5 "client response timer", which
+        // answers stale before resolution gives up, is not used: the
+        // query's own deadline, `query_timeout_ms`, already bounds the wait.)
+        let mut out = Vec::with_capacity(512);
+        if let Some(cache) = cache {
+            let seal = (ours, limit);
+            if cache.stale_answer(&q, snap.generations(), Instant::now(), seal, &mut out) {
+                return Completed {
+                    reply: out,
+                    source: Source::Stale,
+                    upstream: None,
+                };
+            }
+        }
         servfail(&q, ours, limit, &mut out);
         Completed {
             reply: out,

@@ -170,6 +170,18 @@ impl Rrl {
         self.shards.len() * self.sets_per_shard * WAYS
     }
 
+    /// Starts this limiter's counters where `old`'s are (a reload that
+    /// changed `[rrl]`), so the metrics stay monotonic.
+    pub fn continue_counts(&self, old: &Rrl) {
+        let was = old.counts();
+        for (c, v) in self.dropped.iter().zip(was.dropped) {
+            c.store(v, Relaxed);
+        }
+        for (c, v) in self.slipped.iter().zip(was.slipped) {
+            c.store(v, Relaxed);
+        }
+    }
+
     pub fn counts(&self) -> RrlCounts {
         RrlCounts {
             dropped: self.dropped.each_ref().map(|c| c.load(Relaxed)),

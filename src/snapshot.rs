@@ -1,7 +1,10 @@
 //! The immutable table the query path reads: zones (with their forwarders
 //! and synthesised SOA/NS), every table name with its records, the empty
 //! non-terminals between them, and the client ACL. A reload builds a new
-//! `Snapshot` and swaps it in whole; nothing in it changes after `build`.
+//! `Snapshot` and swaps it in whole; nothing in it changes after `build`
+//! but what it shares with the snapshots before it on purpose: the zones'
+//! miss counts and the response rate limiter (its accounting and counters
+//! survive reloads that leave `[rrl]` as it was).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -14,6 +17,7 @@ use crate::config::{Config, OnMiss};
 use crate::missing::ZoneMisses;
 use crate::name::Name;
 use crate::records::Records;
+use crate::rrl::Rrl;
 use crate::soa::{Soa, serial};
 use crate::table::{NodeRef, Table};
 use crate::wire::NameBuf;
@@ -64,6 +68,9 @@ pub struct Snapshot {
     /// Changes when that or any zone's records change: cached answers that
     /// went through a zone with records depend on this.
     pub table_generation: u64,
+    /// Response rate limiting of UDP answers; `None` when `[rrl]` is off,
+    /// so the query path pays one branch for it.
+    pub rrl: Option<Arc<Rrl>>,
 }
 
 impl Snapshot {
@@ -127,8 +134,18 @@ impl Snapshot {
             (z.content_hash, z.ttl).hash(&mut table);
         }
         let table_generation = table.finish();
+        let rrl = match previous {
+            Some(p) if p.config.rrl == config.rrl => p.rrl.clone(),
+            _ => Rrl::new(&config.rrl).map(|new| {
+                if let Some(old) = previous.and_then(|p| p.rrl.as_deref()) {
+                    new.continue_counts(old);
+                }
+                Arc::new(new)
+            }),
+        };
 
         Snapshot {
+            rrl,
             routing_generation,
             table_generation,
             upstream: config.upstream.clone().into(),

@@ -1,7 +1,12 @@
 //! The counters the query path bumps, owned by the query core: relaxed
 //! atomic increments and nothing else (no lock, no allocation). Reading and
 //! exposing them is `crate::metrics`' business; missing names go through
-//! [`crate::missing`].
+//! [`crate::missing`]. The front ends' own counters (TCP connections,
+//! worker panics) are in [`front`].
+
+mod front;
+
+pub use front::{CloseReason, Panics, TcpStats, Worker};
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -37,6 +42,9 @@ pub enum Source {
     Spliced,
     /// An error answer the daemon made itself (FORMERR, REFUSED, ...).
     Own,
+    /// From the cache past its TTL, because every forwarder failed
+    /// (RFC 8767).
+    Stale,
 }
 
 /// What a query is counted as: the `outcome` label of
@@ -48,6 +56,7 @@ pub enum Label {
     Forwarded,
     Cached,
     Spliced,
+    Stale,
     Nxdomain,
     Refused,
     Servfail,
@@ -56,11 +65,12 @@ pub enum Label {
 }
 
 impl Label {
-    pub const ALL: [Label; 9] = [
+    pub const ALL: [Label; 10] = [
         Label::Local,
         Label::Forwarded,
         Label::Cached,
         Label::Spliced,
+        Label::Stale,
         Label::Nxdomain,
         Label::Refused,
         Label::Servfail,
@@ -79,6 +89,7 @@ impl Label {
                 Source::Cached => Label::Cached,
                 Source::Forwarded => Label::Forwarded,
                 Source::Spliced => Label::Spliced,
+                Source::Stale => Label::Stale,
                 Source::Own => Label::Other,
             },
             _ => Label::Other,
@@ -91,6 +102,7 @@ impl Label {
             Label::Forwarded => "forwarded",
             Label::Cached => "cached",
             Label::Spliced => "spliced",
+            Label::Stale => "stale",
             Label::Nxdomain => "nxdomain",
             Label::Refused => "refused",
             Label::Servfail => "servfail",
@@ -150,6 +162,8 @@ pub struct Stats {
     forwards_rejected: AtomicU64,
     /// Names asked that a zone's table lacks.
     pub misses: MissQueue,
+    pub tcp: TcpStats,
+    pub panics: Panics,
 }
 
 impl Stats {

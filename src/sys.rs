@@ -31,3 +31,29 @@ pub fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Raises the soft limit on open files to the hard limit, as services
+/// need: systemd starts them with 1024 soft (and a far higher hard limit),
+/// and the TCP front end alone may hold `tcp_max_connections` sockets.
+/// Returns the soft limit in force afterwards, `None` if it cannot be read.
+pub fn raise_open_files_limit() -> Option<u64> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit, which we own, and reads nothing.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return None;
+    }
+    if r.rlim_cur < r.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: r.rlim_max,
+            rlim_max: r.rlim_max,
+        };
+        // SAFETY: setrlimit reads one rlimit, which we own.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return Some(raised.rlim_cur);
+        }
+    }
+    Some(r.rlim_cur)
+}

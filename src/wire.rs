@@ -10,7 +10,8 @@ mod writer;
 
 pub(crate) use message::{RecordAt, records};
 pub use message::{
-    Sections, error_reply, error_reply_sized, seal, sections, slip, ttl_offsets, walk,
+    Sections, authority_soa_owner, error_reply, error_reply_sized, question, seal, sections, slip,
+    ttl_offsets, walk,
 };
 pub use writer::{ANSWER, AUTHORITY, Rdata, ResponseWriter, Suspended};
 

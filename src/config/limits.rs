@@ -133,7 +133,7 @@ const MAX_RATE: u32 = 1_000;
 
 impl Validator<'_> {
     /// `value` if in `range`, else an error at its line and `default`.
-    fn ranged<T: Copy + PartialOrd + Display>(
+    pub(super) fn ranged<T: Copy + PartialOrd + Display>(
         &mut self,
         value: &Option<Spanned<T>>,
         key: &str,

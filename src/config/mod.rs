@@ -6,6 +6,7 @@ mod addr;
 mod limits;
 mod raw;
 mod sync;
+mod tcp;
 mod transfer;
 
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ pub use limits::{
     CacheConfig, DEFAULT_CACHE_SIZE, DEFAULT_SERVE_STALE_S, DEFAULT_TIMEOUT_MS, RrlConfig,
 };
 pub use sync::{CredentialConfig, PullKinds, SyncConfig, is_loopback};
+pub use tcp::TcpConfig;
 pub use transfer::ZoneTransfer;
 
 use crate::diag::{Diagnostic, Diagnostics, line_of};
@@ -67,6 +69,7 @@ pub struct Config {
     /// `Forwarder::query` starts no try past `received + query_timeout`.
     pub query_timeout: Duration,
     pub rrl: RrlConfig,
+    pub tcp: TcpConfig,
     /// `[[tsig]]` keys (config/transfer.rs).
     pub tsig: crate::xfr::tsig::Keyring,
     /// `[server] state_dir`, resolved against the config file's folder;
@@ -245,6 +248,7 @@ impl Validator<'_> {
             self.upstream_timeouts(&raw.upstream.timeout_ms, &raw.upstream.query_timeout_ms);
         let cache = self.cache(&raw.cache);
         let rrl = self.rrl(&raw.rrl);
+        let tcp = self.tcp(&raw.server);
 
         let keys = self.tsig_keys(&raw.tsig, &base);
         let mut zones: Vec<ZoneConfig> = Vec::with_capacity(raw.zones.len());
@@ -378,6 +382,7 @@ impl Validator<'_> {
             sync,
             query_timeout,
             rrl,
+            tcp,
             tsig: keys.ring,
         };
         self.diags.into_result(config)

@@ -51,6 +51,10 @@ pub(super) struct RawServer {
     pub(super) metrics: Option<Spanned<String>>,
     pub(super) edns_udp_size: Option<Spanned<u16>>,
     pub(super) max_batch_delay_us: Option<Spanned<u64>>,
+    // The TCP front end (config/tcp.rs).
+    pub(super) tcp_idle_timeout_ms: Option<Spanned<u64>>,
+    pub(super) tcp_max_connections: Option<Spanned<usize>>,
+    pub(super) tcp_max_connections_per_client: Option<Spanned<usize>>,
     // Last known good (issue 10): where the kept copies live.
     pub(super) state_dir: Option<Spanned<String>>,
 }

@@ -179,6 +179,17 @@ fn errors_carry_file_and_line() {
         ),
         ("[rrl]\nburst = 3\n", &["c.toml:2: unknown field `burst`"]),
         (
+            "[server]\ntcp_idle_timeout_ms = 50\ntcp_max_connections = 0\n",
+            &[
+                "c.toml:2: tcp_idle_timeout_ms must be between 200 and 300000",
+                "c.toml:3: tcp_max_connections must be between 1 and 65536",
+            ],
+        ),
+        (
+            "[server]\ntcp_max_connections = 10\ntcp_max_connections_per_client = 20\n",
+            &["c.toml:3: tcp_max_connections_per_client (20) is above tcp_max_connections (10)"],
+        ),
+        (
             "[[azure]]\ncloud = \"public\"\nregions = [\"eastus\"]\nforwarders = [\"127.0.0.1\"]\nttl = 9999999\n",
             &["c.toml:5: ttl must be at most 604800"],
         ),
@@ -256,6 +267,34 @@ exempt = ["192.0.2.0/24", "::1"]
     assert_eq!((r.window, r.slip), (5, 3));
     assert_eq!((r.ipv4_prefix_length, r.ipv6_prefix_length), (24, 64));
     assert_eq!(r.exempt.len(), 2);
+}
+
+#[test]
+fn tcp_limits_default_and_parse() {
+    let c = parse(Path::new("c.toml"), "").unwrap();
+    assert_eq!(c.tcp, crate::config::TcpConfig::default());
+    assert_eq!(
+        (
+            c.tcp.idle_timeout,
+            c.tcp.max_connections,
+            c.tcp.max_per_client
+        ),
+        (Duration::from_secs(10), 1024, 64)
+    );
+    let c = parse(
+        Path::new("c.toml"),
+        "[server]\ntcp_idle_timeout_ms = 1500\ntcp_max_connections = 16\n",
+    )
+    .unwrap();
+    // A small overall cap lowers the per-client default with it.
+    assert_eq!(
+        (
+            c.tcp.idle_timeout,
+            c.tcp.max_connections,
+            c.tcp.max_per_client
+        ),
+        (Duration::from_millis(1500), 16, 16)
+    );
 }
 
 #[test]

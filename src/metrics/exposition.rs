@@ -4,25 +4,26 @@
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
 
 use crate::state::State;
 use crate::stats::{LATENCY_BUCKETS, Label, Transport};
+
+/// `# HELP` and `# TYPE` lines of one metric family.
+pub(super) fn head(s: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
 
 /// Writes the exposition text for everything the daemon knows.
 pub fn render(state: &State) -> String {
     let m = &state.stats;
     let snap = state.snapshot();
-    let mut s = String::with_capacity(8192);
-    let head = |s: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    };
+    let mut s = String::with_capacity(16384);
 
     head(
         &mut s,
         "pldns_queries_total",
         "counter",
-        "Queries answered, by transport and outcome.",
+        "Queries answered, by transport and outcome (counted before response rate limiting; stale: served past its TTL because every forwarder failed).",
     );
     for t in Transport::ALL {
         for label in Label::ALL {
@@ -116,62 +117,7 @@ pub fn render(state: &State) -> String {
         }
     }
 
-    let now = Instant::now();
-    let health = state.forwarder.health();
-    head(
-        &mut s,
-        "pldns_upstream_requests_total",
-        "counter",
-        "Queries sent to each forwarder.",
-    );
-    for (a, h) in &health {
-        let _ = writeln!(
-            s,
-            "pldns_upstream_requests_total{{server=\"{a}\"}} {}",
-            h.requests
-        );
-    }
-    head(
-        &mut s,
-        "pldns_upstream_failures_total",
-        "counter",
-        "Tries that timed out or got SERVFAIL/REFUSED, per forwarder.",
-    );
-    for (a, h) in &health {
-        let _ = writeln!(
-            s,
-            "pldns_upstream_failures_total{{server=\"{a}\"}} {}",
-            h.failures
-        );
-    }
-    head(
-        &mut s,
-        "pldns_upstream_rtt_seconds",
-        "gauge",
-        "Smoothed round-trip time per forwarder.",
-    );
-    for (a, h) in &health {
-        if let Some(rtt) = h.srtt {
-            let _ = writeln!(
-                s,
-                "pldns_upstream_rtt_seconds{{server=\"{a}\"}} {}",
-                rtt.as_secs_f64()
-            );
-        }
-    }
-    head(
-        &mut s,
-        "pldns_upstream_up",
-        "gauge",
-        "1 when a forwarder is healthy, 0 while it is backed off after failures.",
-    );
-    for a in super::all_forwarders(&snap) {
-        let up = health
-            .iter()
-            .find(|(s, _)| *s == a)
-            .is_none_or(|(_, h)| !h.is_down(now));
-        let _ = writeln!(s, "pldns_upstream_up{{server=\"{a}\"}} {}", u8::from(up));
-    }
+    super::upstream::render(state, &snap, &mut s);
 
     head(
         &mut s,
@@ -210,6 +156,29 @@ pub fn render(state: &State) -> String {
         "pldns_cache_evictions_total {}",
         cache.as_ref().map_or(0, |c| c.evictions())
     );
+    head(
+        &mut s,
+        "pldns_cache_weight",
+        "gauge",
+        "Room the cached answers take, in units of one started KiB per answer; at most [cache] size.",
+    );
+    let _ = writeln!(
+        s,
+        "pldns_cache_weight {}",
+        cache.as_ref().map_or(0, |c| c.weight())
+    );
+    head(
+        &mut s,
+        "pldns_cache_stale_answers_total",
+        "counter",
+        "Answers served from the cache past their TTL (with TTL 30) because every forwarder of the name failed (RFC 8767, [cache] serve_stale_s).",
+    );
+    let _ = writeln!(
+        s,
+        "pldns_cache_stale_answers_total {}",
+        cache.as_ref().map_or(0, |c| c.stale_served())
+    );
+    super::front::render(state, &snap, &mut s);
 
     let r = &state.reload_stats;
     head(

@@ -9,11 +9,13 @@
 //! events ([`crate::missing`]); everything here reads them.
 
 mod exposition;
+mod front;
 mod http;
 pub mod missing;
 pub mod page;
 mod querylog;
 mod status;
+mod upstream;
 
 pub use exposition::render;
 pub use http::serve;
@@ -37,6 +39,9 @@ pub(crate) fn all_forwarders(snap: &crate::snapshot::Snapshot) -> Vec<std::net::
     all
 }
 
+/// How long `/healthz` reports a worker panic after it happened.
+pub const PANIC_REPORTED_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// `/healthz`: healthy when the table is loaded and at least one forwarder
 /// is up (or none is configured: a table-only daemon needs none).
 pub fn health(state: &State) -> Result<String, String> {
@@ -50,11 +55,33 @@ pub fn health_with(
     health: &[(std::net::SocketAddr, crate::forward::Health)],
 ) -> Result<String, String> {
     // Serving from last good contents is still serving: say so, stay 200.
+    // A worker that panicked was restarted: the same.
     let report = state.report();
-    let degraded = (!report.valid()).then(|| crate::status::one_line(&report));
-    health_of_forwarders(state, health).map(|ok| match degraded {
-        Some(d) => format!("{ok}degraded: {d}\n"),
-        None => ok,
+    let mut degraded = String::new();
+    if !report.valid() {
+        degraded.push_str(&format!("degraded: {}\n", crate::status::one_line(&report)));
+    }
+    if let Some(line) = recent_panic(state) {
+        degraded.push_str(&line);
+    }
+    health_of_forwarders(state, health).map(|ok| ok + &degraded)
+}
+
+/// "degraded: ..." while the last worker panic is recent.
+fn recent_panic(state: &State) -> Option<String> {
+    let last = state.stats.panics.last()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let ago = now.saturating_sub(last);
+    (ago < PANIC_REPORTED_FOR.as_secs()).then(|| {
+        let total: u64 = crate::stats::Worker::ALL
+            .iter()
+            .map(|&w| state.stats.panics.total(w))
+            .sum();
+        format!(
+            "degraded: a worker panicked {ago} s ago and was restarted ({total} since start; see the log and pldns_worker_panics_total)\n"
+        )
     })
 }
 

@@ -1,12 +1,21 @@
 //! The network front ends: binding every `listen` address on UDP and TCP,
 //! the per-socket receive loops, and clean shutdown. Resolution itself is in
 //! [`crate::resolve`], and acting on its outcome in [`act`] (one function
-//! for both transports); this module only moves bytes.
+//! for both transports); this module only moves bytes. Workers that panic
+//! are caught and restarted ([`panic`]).
+//!
+//! For zone transfers: `Front::act` returns [`Then::Stream`] with a
+//! [`Streamer`], which the TCP front end runs against the connection's
+//! writer through a [`Sink`] (see [`tcp::stream`]).
 
 mod act;
 mod mmsg;
-mod tcp;
+pub mod panic;
+pub mod tcp;
 mod udp;
+
+pub use act::{Front, Received, Replier, Then};
+pub use tcp::stream::{Sink, SinkError, Streamer};
 
 use std::io;
 use std::net::SocketAddr;
@@ -148,6 +157,22 @@ pub fn bind(addrs: &[SocketAddr]) -> Result<Vec<Listener>, BindError> {
     addrs.iter().map(|&a| bind_one(a, workers)).collect()
 }
 
+/// Raises the open-files limit for what `config` may hold open: TCP
+/// connections, forwards in flight (a socket each), listeners; warns when
+/// the system will not allow that many.
+pub fn raise_open_files_limit(config: &crate::config::Config) {
+    let Some(limit) = crate::sys::raise_open_files_limit() else {
+        return;
+    };
+    let need = config.tcp.max_connections + MAX_FORWARDS_IN_FLIGHT + 64;
+    if usize::try_from(limit).is_ok_and(|l| l < need) {
+        tracing::warn!(
+            "the open-files limit is {limit}; tcp_max_connections = {} and {MAX_FORWARDS_IN_FLIGHT} forwards in flight may need {need} (raise LimitNOFILE, or lower tcp_max_connections)",
+            config.tcp.max_connections
+        );
+    }
+}
+
 /// Forwarded queries waiting for an upstream at once; past this, SERVFAIL
 /// at once instead of an unbounded queue of tasks and sockets.
 pub const MAX_FORWARDS_IN_FLIGHT: usize = 4096;
@@ -162,7 +187,7 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) {
     let mut loops = JoinSet::new();
-    let connections = Arc::new(tcp::Connections::default());
+    let connections = Arc::new(tcp::Registry::default());
     let inflight = Arc::new(tokio::sync::Semaphore::new(MAX_FORWARDS_IN_FLIGHT));
     let front = act::Front {
         state: state.clone(),
@@ -192,11 +217,14 @@ pub async fn run(
     stop.await;
     info!("stopping: no new queries accepted");
     loops.abort_all();
+    // TCP connections stop reading and finish what they owe meanwhile.
+    connections.begin_drain();
     while loops.join_next().await.is_some() {}
     stop_udp.store(true, Ordering::Relaxed);
     let _ =
         tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join()))).await;
-    // Forwards in flight hold permits; all permits back means all answered.
+    // Forwards in flight hold permits; all permits back means every
+    // upstream answer is in (TCP replies are then written by the drain).
     let drained = async {
         let _all = inflight.acquire_many(MAX_FORWARDS_IN_FLIGHT as u32).await;
     };

@@ -14,6 +14,7 @@ use tracing::debug;
 
 use super::act::{Front, Received, Replier, Then};
 use super::mmsg::{BATCH, Batch};
+use super::panic::fault;
 use crate::resolve::{Transport, resolve};
 
 /// Coalescing (see `Pacer`): how many datagrams a round aims to take, and
@@ -77,17 +78,32 @@ impl Replier for UdpReply {
     }
 }
 
+/// Serves the socket until the stop flag is set. Should a round ever
+/// panic, the panic is logged and counted and the loop entered again on
+/// the same socket, with fresh buffers.
 pub fn serve(w: Worker) {
     super::mmsg::grow_receive_buffer(&w.sock);
     if let Err(e) = w.sock.set_read_timeout(Some(STOP_POLL)) {
         debug!(error = %e, "cannot set the UDP read timeout");
     }
     let sock = Arc::new(w.sock);
+    loop {
+        let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            serve_loop(&sock, &w.front, &w.stop)
+        }));
+        match round {
+            Ok(()) => return,
+            Err(panic) => w.front.panicked(crate::stats::Worker::Udp, &panic),
+        }
+    }
+}
+
+fn serve_loop(sock: &Arc<UdpSocket>, front: &Front, stop: &AtomicBool) {
     let mut batch = Batch::new();
     let mut pacer = Pacer::new();
-    while !w.stop.load(Ordering::Relaxed) {
-        w.front.state.udp_heartbeat.fetch_add(1, Ordering::Relaxed);
-        let n = match batch.recv(&sock) {
+    while !stop.load(Ordering::Relaxed) {
+        front.state.udp_heartbeat.fetch_add(1, Ordering::Relaxed);
+        let n = match batch.recv(sock) {
             Ok(n) => n,
             Err(e) => {
                 if !matches!(
@@ -103,7 +119,7 @@ pub fn serve(w: Worker) {
             }
         };
         let at = Instant::now();
-        let state = &w.front.state;
+        let state = &front.state;
         let snap = state.snapshot();
         let cache = state.cache();
         for i in 0..n {
@@ -111,6 +127,7 @@ pub fn serve(w: Worker) {
             let Some(client) = from.socket_addr() else {
                 continue;
             };
+            fault::inject(crate::stats::Worker::Udp, packet);
             let transport = Transport::Udp;
             let outcome = resolve(
                 &snap,
@@ -130,11 +147,12 @@ pub fn serve(w: Worker) {
                 sock: sock.clone(),
                 to: client,
             };
-            if w.front.act(&snap, outcome, from, out, later) == Then::Send {
+            // `Then::Stream` is never given for UDP.
+            if let Then::Send = front.act(&snap, outcome, from, out, later) {
                 batch.stage(i);
             }
         }
-        if let Err(e) = batch.send(&sock) {
+        if let Err(e) = batch.send(sock) {
             debug!(error = %e, "udp send error");
         }
         let max_pause = snap.config.max_batch_delay;

@@ -3,7 +3,9 @@
 //! walks the cache needs (TTL offsets, what the sections hold).
 
 use super::writer::ResponseWriter;
-use super::{DEFAULT_PAYLOAD, Edns, HEADER_LEN, MAX_WIRE_LEN, Rcode, rtype, skip_name, u16_at};
+use super::{
+    DEFAULT_PAYLOAD, Edns, HEADER_LEN, MAX_WIRE_LEN, NameBuf, Rcode, rtype, skip_name, u16_at,
+};
 
 /// Finishes a complete message body in `out` for one client: appends the
 /// OPT record when the query had EDNS, and truncates to `limit` with TC set
@@ -307,4 +309,67 @@ pub fn slip(out: &mut Vec<u8>) {
         out[11] = 1;
         out.extend_from_slice(&opt);
     }
+}
+
+/// Reads the (possibly compressed) name at `at` into lowercase wire form.
+/// Pointers must point backwards, so no loop is possible; `None` for a name
+/// that does not read cleanly or is longer than 255 bytes.
+pub(crate) fn read_name(msg: &[u8], mut at: usize) -> Option<NameBuf> {
+    let mut buf = [0u8; MAX_WIRE_LEN];
+    let mut len = 0usize;
+    loop {
+        let l = *msg.get(at)? as usize;
+        match l & 0xC0 {
+            0x00 => {
+                let label = msg.get(at + 1..at + 1 + l)?;
+                let dst = buf.get_mut(len..len + 1 + l)?;
+                dst[0] = l as u8;
+                for (d, s) in dst[1..].iter_mut().zip(label) {
+                    *d = s.to_ascii_lowercase();
+                }
+                len += 1 + l;
+                if l == 0 {
+                    return NameBuf::from_wire(&buf[..len]);
+                }
+                at += 1 + l;
+            }
+            0xC0 => {
+                let target = usize::from(u16_at(msg, at)? & 0x3FFF);
+                if target >= at {
+                    return None;
+                }
+                at = target;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The owner of the first SOA record in a reply's authority section: the
+/// zone a negative answer speaks for (RFC 2308 §3).
+pub fn authority_soa_owner(msg: &[u8]) -> Option<NameBuf> {
+    let mut at = question_end_all(msg)?;
+    let an = u16_at(msg, 6)? as usize;
+    let ns = u16_at(msg, 8)? as usize;
+    for i in 0..an + ns {
+        let owner = at;
+        at = skip_name(msg, at)?;
+        let rtype = u16_at(msg, at)?;
+        let rdlen = u16_at(msg, at + 8)? as usize;
+        if i >= an && rtype == rtype::SOA {
+            return read_name(msg, owner);
+        }
+        at += 10 + rdlen;
+    }
+    None
+}
+
+/// The first question of a reply: its name, lowercased, and type.
+pub fn question(msg: &[u8]) -> Option<(NameBuf, u16)> {
+    if u16_at(msg, 4)? == 0 {
+        return None;
+    }
+    let name = read_name(msg, HEADER_LEN)?;
+    let qtype = u16_at(msg, skip_name(msg, HEADER_LEN)?)?;
+    Some((name, qtype))
 }
