@@ -18,6 +18,7 @@ pub mod bind;
 pub mod fake_azure;
 pub mod sync;
 pub mod table;
+pub mod tcp;
 pub mod upstream;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pldns");
