@@ -1,8 +1,10 @@
 //! The resolution core without sockets: `resolve()` on query bytes against
 //! tables of 1k, 100k and 1M records, the cache-hit path, public-name
 //! synthesis, the hand-over of a query to forward (its continuation), and
-//! the splice of a forwarded answer completed from the table. A counting global
-//! allocator reports heap allocations per query next to criterion's times.
+//! the splice of a forwarded answer completed from the table, and response
+//! rate limiting (the step after `resolve` for UDP replies: off, and on for
+//! well-behaved clients). A counting global allocator reports heap
+//! allocations per query next to criterion's times.
 //!
 //!   cargo bench --bench core
 
@@ -54,11 +56,15 @@ static STATS: std::sync::LazyLock<pldns::stats::Stats> = std::sync::LazyLock::ne
 const ZONE: &str = "privatelink.blob.core.windows.net";
 
 fn snapshot(n: usize) -> Arc<Snapshot> {
+    snapshot_with(n, "")
+}
+
+fn snapshot_with(n: usize, extra: &str) -> Arc<Snapshot> {
     let cfg = pldns::config::parse(
         Path::new("/bench/pldns.toml"),
         &format!(
             "[server]\nlisten = [\"127.0.0.1:0\"]\n[upstream]\nservers = [\"127.0.0.1:9\"]\n\
-             [[zone]]\nname = \"{ZONE}\"\nrecords = []\non_miss = \"nxdomain\"\n"
+             [[zone]]\nname = \"{ZONE}\"\nrecords = []\non_miss = \"nxdomain\"\n{extra}"
         ),
     )
     .unwrap();
@@ -164,6 +170,31 @@ fn bench_case(
     });
 }
 
+/// A cache holding the answer to `www.example.com` A, as a forward would
+/// have stored it.
+fn cached(snap: &Snapshot) -> Cache {
+    let cache = Cache::new(&snap.config.cache).unwrap();
+    let q = query("www.example.com", 1);
+    let parsed = parse_query(&q).unwrap();
+    let mut body = Vec::new();
+    let mut w = ResponseWriter::new(&mut body, &parsed, Rcode::NoError, false);
+    w.record(
+        parsed.qname.wire(),
+        1,
+        300,
+        pldns::wire::Rdata::Bytes(&[93, 184, 216, 34]),
+    );
+    w.finish_body();
+    cache.store(
+        &parsed,
+        &mut body,
+        Rcode::NoError,
+        snap.routing_generation,
+        Instant::now(),
+    );
+    cache
+}
+
 fn core(c: &mut Criterion) {
     for (n, label) in [(1_000, "1k"), (100_000, "100k"), (1_000_000, "1M")] {
         let snap = snapshot(n);
@@ -222,25 +253,8 @@ fn core(c: &mut Criterion) {
     // Cache hit: a forwarded answer stored as bytes, served with ID, case and
     // TTLs patched.
     let snap = snapshot(1_000);
-    let cache = Cache::new(&snap.config.cache).unwrap();
+    let cache = cached(&snap);
     let q = query("www.example.com", 1);
-    let parsed = parse_query(&q).unwrap();
-    let mut body = Vec::new();
-    let mut w = ResponseWriter::new(&mut body, &parsed, Rcode::NoError, false);
-    w.record(
-        parsed.qname.wire(),
-        1,
-        300,
-        pldns::wire::Rdata::Bytes(&[93, 184, 216, 34]),
-    );
-    w.finish_body();
-    cache.store(
-        &parsed,
-        &mut body,
-        Rcode::NoError,
-        snap.routing_generation,
-        Instant::now(),
-    );
     bench_case(c, "cache_hit", &snap, Some(&cache), &q, "Reply");
     bench_case(
         c,
@@ -295,12 +309,80 @@ fn core(c: &mut Criterion) {
     c.bench_function("splice_forwarded_chain", |b| b.iter(&mut run));
 }
 
+/// `resolve` and then the rate-limiting step `Front::act` takes for a UDP
+/// reply: one branch when `[rrl]` is off; with it on, the verdict for a
+/// client that stays under its limit (each query from another /24, as many
+/// well-behaved clients are).
+fn bench_rrl(
+    c: &mut Criterion,
+    id: &str,
+    snap: &Arc<Snapshot>,
+    cache: Option<&Cache>,
+    packet: &[u8],
+) {
+    let mut out = Vec::with_capacity(4096);
+    let mut i = 0u32;
+    let now = Instant::now();
+    let mut run = || {
+        i = i.wrapping_add(1);
+        let client = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0001 | (i & 0xFFFF) << 8));
+        black_box(resolve(
+            snap,
+            cache,
+            &STATS,
+            black_box(packet),
+            client,
+            Transport::Udp,
+            &mut out,
+        ));
+        let send = match &snap.rrl {
+            Some(rrl) => pldns::resolve::rate_limit(rrl, snap, client, &mut out, now),
+            None => true,
+        };
+        assert!(send);
+    };
+    let allocs = allocs_per_call(&mut run);
+    println!("{id}: {allocs:.2} allocations/query");
+    c.bench_function(id, |b| b.iter(&mut run));
+}
+
+fn rrl(c: &mut Criterion) {
+    let hit = format!("acct{:07}.{ZONE}", 666);
+    let off = snapshot(1_000);
+    let on = snapshot_with(1_000, "[rrl]\nresponses_per_second = 100\n");
+    assert!(off.rrl.is_none() && on.rrl.is_some());
+    for (label, snap) in [("off", &off), ("on", &on)] {
+        bench_rrl(
+            c,
+            &format!("rrl_{label}/local_a"),
+            snap,
+            None,
+            &query(&hit, 1),
+        );
+        let cache = cached(snap);
+        bench_rrl(
+            c,
+            &format!("rrl_{label}/cache_hit"),
+            snap,
+            Some(&cache),
+            &query("www.example.com", 1),
+        );
+        bench_rrl(
+            c,
+            &format!("rrl_{label}/nxdomain"),
+            snap,
+            None,
+            &query(&format!("missing.{ZONE}"), 1),
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = core
+    targets = core, rrl
 }
 criterion_main!(benches);

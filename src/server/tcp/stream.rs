@@ -80,7 +80,11 @@ impl Streamer {
 
     /// Runs the stream on a connection's queue, within its time limit.
     pub(super) async fn run(self, queue: mpsc::Sender<Frame>) {
-        let until = Instant::now() + self.max_time;
+        // A limit too far to represent means none.
+        let now = Instant::now();
+        let until = now
+            .checked_add(self.max_time)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400));
         let sink = Sink {
             queue,
             room: Arc::new(Semaphore::new(STREAM_QUEUE)),
