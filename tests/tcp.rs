@@ -54,7 +54,7 @@ fn a_client_that_pipelines_forwarded_queries_and_never_reads_starves_nobody() {
             .collect();
         Reply::ok(answers)
     });
-    let d = forwarding(&up, "tcp_idle_timeout_ms = 3000");
+    let d = forwarding(&up, "");
     // The abuser: a small receive window, 40,000 forwarded queries, no
     // read ever.
     let mut abuser = connect_from("127.0.0.1", d.addr, Some(4096));
@@ -114,10 +114,11 @@ fn a_client_that_pipelines_forwarded_queries_and_never_reads_starves_nobody() {
         sent.load(Ordering::Relaxed)
     );
     assert_eq!(d.metric("pldns_forwards_rejected_total"), 0.0);
-    // The abuser is reset once a reply has waited the write deadline (3 s
-    // here); only then do we read, which would let the replies flow.
+    // The abuser is reset once a reply has waited the write deadline (the
+    // idle timeout, 10 s); only then do we read, which would let the
+    // replies flow.
     let series = "pldns_tcp_closed_total{reason=\"write_timeout\"}";
-    wait_metric(&d, series, Duration::from_secs(10), |v| v == 1.0);
+    wait_metric(&d, series, Duration::from_secs(15), |v| v == 1.0);
     assert_ne!(watch(&mut abuser, Duration::from_secs(5)), Seen::Open);
     assert!(d.metric("pldns_tcp_reads_paused_total") >= 1.0);
     wait_metric(&d, "pldns_tcp_connections", Duration::from_secs(5), |v| {
@@ -215,9 +216,10 @@ fn one_client_holds_at_most_its_share_of_connections() {
             answer
         }
     });
-    let d = forwarding(&up, "tcp_max_connections_per_client = 8");
-    // Eight connections, each with a query outstanding: none is idle.
-    let mut busy: Vec<_> = (0..8)
+    let d = forwarding(&up, "");
+    // The default share, 64 connections, each with a query outstanding:
+    // none is idle.
+    let mut busy: Vec<_> = (0..64)
         .map(|i| {
             let mut s = connect_from("127.0.0.1", d.addr, None);
             tcp_send(
@@ -228,7 +230,7 @@ fn one_client_holds_at_most_its_share_of_connections() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
-    // A ninth from the same address is turned away at once...
+    // One more from the same address is turned away at once...
     let mut ninth = connect_from("127.0.0.1", d.addr, None);
     assert_eq!(watch(&mut ninth, Duration::from_secs(1)), Seen::Reset);
     // ...while another client is served,
@@ -242,14 +244,14 @@ fn one_client_holds_at_most_its_share_of_connections() {
     );
     let m = Message::from_vec(&tcp_recv(&mut other).unwrap()).unwrap();
     assert_eq!(addresses(&m), ["192.0.2.2"]);
-    // and the eight get their answers.
+    // and the 64 get their answers.
     for s in &mut busy {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let m = Message::from_vec(&tcp_recv(s).unwrap()).unwrap();
         assert_eq!(addresses(&m), ["192.0.2.2"]);
     }
     assert_eq!(d.metric("pldns_tcp_refused_total{cap=\"per_client\"}"), 1.0);
-    // Idle now: a ninth closes the client's own longest-idle one instead.
+    // Idle now: one more closes the client's own longest-idle one instead.
     let mut ninth = connect_from("127.0.0.1", d.addr, None);
     ninth
         .set_read_timeout(Some(Duration::from_secs(3)))
@@ -265,10 +267,7 @@ fn one_client_holds_at_most_its_share_of_connections() {
 #[test]
 fn a_client_that_does_not_take_its_replies_is_cut_off() {
     let d = Daemon::start(Files::new(&[
-        (
-            "pldns.toml",
-            &config("metrics = \"127.0.0.1:0\"\ntcp_idle_timeout_ms = 1000\n"),
-        ),
+        ("pldns.toml", &config("metrics = \"127.0.0.1:0\"\n")),
         ("rec/site.hosts", HOSTS),
         ("rec/big.hosts", &many_records()),
         ("backup.json", JSON),
@@ -288,13 +287,14 @@ fn a_client_that_does_not_take_its_replies_is_cut_off() {
             break;
         }
     }
-    // Reset after the write deadline (1 s): everything it held is given
-    // back. Reading only then (it would let the replies flow); a write of
-    // ours may have seen the reset first.
-    let series = "pldns_tcp_closed_total{reason=\"write_timeout\"}";
-    wait_metric(&d, series, Duration::from_secs(5), |v| v == 1.0);
-    assert_eq!(d.metric("pldns_tcp_connections"), 0.0);
+    // Reset after the write deadline (the idle timeout, 10 s): everything
+    // it held is given back. Reading only then (reading lets the replies
+    // flow); a write of ours may have seen the reset first.
+    std::thread::sleep(Duration::from_secs(11));
     assert_ne!(watch(&mut s, Duration::from_secs(5)), Seen::Open);
+    let series = "pldns_tcp_closed_total{reason=\"write_timeout\"}";
+    assert_eq!(d.metric(series), 1.0);
+    assert_eq!(d.metric("pldns_tcp_connections"), 0.0);
     // Others were never affected.
     assert_eq!(
         addresses(&d.query_tcp("acct.privatelink.blob.core.windows.net", RecordType::A)),
