@@ -261,7 +261,12 @@ fn one_client_holds_at_most_its_share_of_connections() {
         &build_query("fast.example.com", RecordType::A, None),
     );
     assert!(tcp_recv(&mut ninth).is_some());
-    assert_eq!(watch(&mut busy[0], Duration::from_secs(2)), Seen::Closed);
+    let closed = busy
+        .iter_mut()
+        .map(|s| watch(s, Duration::from_millis(50)))
+        .filter(|seen| *seen == Seen::Closed)
+        .count();
+    assert_eq!(closed, 1);
 }
 
 #[test]
