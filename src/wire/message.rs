@@ -329,7 +329,10 @@ pub(crate) fn read_name(msg: &[u8], mut at: usize) -> Option<NameBuf> {
                 }
                 len += 1 + l;
                 if l == 0 {
-                    return NameBuf::from_wire(&buf[..len]);
+                    return Some(NameBuf {
+                        buf,
+                        len: len as u8,
+                    });
                 }
                 at += 1 + l;
             }

@@ -356,3 +356,43 @@ fn walk_and_ttl_offsets_reject_what_does_not_add_up() {
 }
 
 mod props;
+
+#[test]
+fn read_name_follows_pointers_backwards_only() {
+    // Header, then "Ab.Example." at 12, then "x" + pointer to "Example."
+    // at 12 + 3 = 15.
+    let mut m = vec![0u8; 12];
+    m.extend_from_slice(b"\x02Ab\x07Example\x00");
+    let second = m.len();
+    m.extend_from_slice(b"\x01x\xC0\x0F");
+    let name = message::read_name(&m, second).unwrap();
+    assert_eq!(name.wire(), b"\x01x\x07example\x00");
+    assert_eq!(
+        message::read_name(&m, 12).unwrap().wire(),
+        b"\x02ab\x07example\x00"
+    );
+    // A pointer to itself or forwards is refused, as is a cut-off name.
+    let mut looped = vec![0u8; 12];
+    looped.extend_from_slice(b"\xC0\x0C");
+    assert!(message::read_name(&looped, 12).is_none());
+    assert!(message::read_name(b"\x03ab", 0).is_none());
+}
+
+#[test]
+fn authority_soa_owner_and_question_of_a_reply() {
+    let q = query("Gone.Corp.Test", rtype::A, None);
+    let parsed = parse_query(&q).unwrap();
+    let mut out = Vec::new();
+    let mut w = ResponseWriter::new(&mut out, &parsed, Rcode::NxDomain, true);
+    w.section(AUTHORITY);
+    let zone = crate::name::Name::from_text("corp.test").unwrap();
+    w.record(zone.wire(), rtype::SOA, 60, Rdata::Bytes(&[0; 22]));
+    w.finish_body();
+    let (qname, qtype) = question(&out).unwrap();
+    assert_eq!(qname.wire(), b"\x04gone\x04corp\x04test\x00");
+    assert_eq!(qtype, rtype::A);
+    assert_eq!(authority_soa_owner(&out).unwrap().wire(), zone.wire());
+    // No SOA, no owner; a reply without a question has none either.
+    assert!(authority_soa_owner(&out[..q.len()]).is_none());
+    assert!(question(&out[..12]).is_none());
+}
