@@ -47,8 +47,9 @@ pub fn log_query(
 
 /// Where an answer came from, for the log: `table`, `twin` (a public name
 /// answered from its privatelink twin in the table), `cache`, `forwarder`,
-/// `splice` (a forwarded chain completed from the table), or `own` (an
-/// error the daemon made itself: REFUSED, FORMERR, ...).
+/// `splice` (a forwarded chain completed from the table), `stale` (the
+/// cache past its TTL, every forwarder having failed: RFC 8767), or `own`
+/// (an error the daemon made itself: REFUSED, FORMERR, ...).
 pub fn origin(snap: &Snapshot, source: Source, qname: &[u8]) -> &'static str {
     match source {
         Source::Local if snap.route(qname).twin.is_some() => "twin",
@@ -56,6 +57,7 @@ pub fn origin(snap: &Snapshot, source: Source, qname: &[u8]) -> &'static str {
         Source::Cached => "cache",
         Source::Forwarded => "forwarder",
         Source::Spliced => "splice",
+        Source::Stale => "stale",
         Source::Own => "own",
     }
 }
