@@ -89,6 +89,7 @@ fn snapshot_with(n: usize, extra: &str) -> Arc<Snapshot> {
         Records {
             table: b.finish(&[apex]),
             files: vec![],
+            pulled: vec![],
         },
         None,
     ))

@@ -100,6 +100,7 @@ pub fn follow<'a>(
     for _ in 0..MAX_CHAIN {
         let target = match local::lookup(snap, zone, name.wire(), q.qtype, w) {
             Found::Answered => return End::Done(Rcode::NoError),
+            Found::Unavailable => return End::Done(Rcode::ServFail),
             Found::Missing => {
                 return match local::missing(snap, zone, name.wire(), misses) {
                     OnMiss::Nxdomain => {

@@ -1,12 +1,12 @@
 //! Authoritative data from the table for one name in one zone with records:
 //! the apex SOA and NS, the records of the asked type, a CNAME to follow,
-//! NODATA and NXDOMAIN with the zone's SOA. Going from name to name along a
+//! NODATA and NXDOMAIN with the zone's SOA; SERVFAIL for a secondary zone
+//! without data. Going from name to name along a
 //! CNAME chain is [`crate::chain`]'s job; this module answers for one name.
 
 use crate::config::OnMiss;
 use crate::missing::MissQueue;
 use crate::snapshot::{LocalZone, Snapshot};
-use crate::soa::NS_RDATA;
 use crate::table::NodeRef;
 use crate::wire::{AUTHORITY, Rdata, ResponseWriter, rtype};
 
@@ -21,6 +21,9 @@ pub enum Found<'s> {
     /// The table lacks the name. Nothing is written: the zone's `on_miss`
     /// decides (see [`negative`]).
     Missing,
+    /// A secondary zone without data (never pulled, or past its SOA
+    /// expire): nothing is written, the answer is SERVFAIL.
+    Unavailable,
 }
 
 /// Looks `name` (lowercase wire, inside zone `zone`) up for `qtype` and
@@ -35,10 +38,17 @@ pub fn lookup<'s>(
     let Some((apex, lz)) = zone_with_records(snap, zone) else {
         return Found::Missing;
     };
+    if !lz.available() {
+        return Found::Unavailable;
+    }
     if name == apex {
         match qtype {
             rtype::SOA | rtype::ANY => soa(w, apex, lz, false),
-            rtype::NS => w.record(apex, rtype::NS, lz.ttl, Rdata::Name(NS_RDATA)),
+            rtype::NS => {
+                for (ttl, target) in &lz.ns {
+                    w.record(apex, rtype::NS, *ttl, Rdata::Name(target));
+                }
+            }
             _ => soa(w, apex, lz, true),
         }
         return Found::Answered;
@@ -130,8 +140,11 @@ fn aaaa_records(w: &mut ResponseWriter<'_>, owner: &[u8], node: NodeRef<'_>) {
 /// The zone's SOA, in the answer or (for negative answers, RFC 2308 §3) in
 /// the authority section.
 fn soa(w: &mut ResponseWriter<'_>, apex: &[u8], lz: &LocalZone, authority: bool) {
-    if authority {
+    let ttl = if authority {
         w.section(AUTHORITY);
-    }
-    w.record(apex, rtype::SOA, lz.soa.ttl(), Rdata::Bytes(lz.soa.rdata()));
+        lz.soa.negative_ttl()
+    } else {
+        lz.soa.ttl()
+    };
+    w.record(apex, rtype::SOA, ttl, Rdata::Bytes(lz.soa.rdata()));
 }

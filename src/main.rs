@@ -376,7 +376,10 @@ fn serve(config: PathBuf) -> ExitCode {
     for n in &restored.notes {
         warn!("{n}");
     }
-    let (snap, rep) = loader.first_build(cfg, config_error);
+    // So are secondary zones' kept copies; and the zones' kept serials.
+    let xfr = pldns::xfr::serve::prepare(&mut loader, &cfg);
+    let (mut snap, rep) = loader.first_build(cfg, config_error);
+    xfr.restore(&mut snap);
     if let Some(kept) = &rep.config_kept {
         error!(
             "STARTING ON THE LAST GOOD CONFIGURATION kept at {}: {} does not parse (errors below); fix it, it is picked up without a restart",
@@ -418,6 +421,7 @@ fn serve(config: PathBuf) -> ExitCode {
         }
         let metrics_addr = snap.config.metrics;
         let state = Arc::new(State::new(loader, snap, rep));
+        xfr.start(&state);
         tokio::spawn(pldns::metrics::missing::run(state.clone()));
         tokio::spawn(pldns::sync::run(state.clone(), restored));
         if let Some(addr) = metrics_addr {

@@ -3,7 +3,8 @@
 //! query that [`Pending::resume`] finishes. No sockets here, so the front
 //! ends and the benches drive the same functions.
 //!
-//! The steps, in order, each in one place: parse -> ACL -> [`screen`] the
+//! The steps, in order, each in one place: parse (zone transfers, NOTIFY
+//! and signed queries are handed over here) -> ACL -> [`screen`] the
 //! question -> classify -> the table ([`chain`]) or the cache -> forward ->
 //! splice -> the table again where the chain enters it -> cache, or (every
 //! forwarder failed) a stale answer from the cache (RFC 8767). A forwarded
@@ -44,6 +45,11 @@ pub enum Outcome {
     /// The answer needs a forwarder: hand this to [`Pending::resume`] (or,
     /// when it cannot be forwarded now, answer [`Pending::fail`]).
     Forward(Box<Pending>),
+    /// Not a query for this core: a zone transfer (AXFR, IXFR), a NOTIFY,
+    /// or a TSIG-signed query. The front end hands the packet to zone
+    /// transfer (`crate::xfr`), which decides who may ask (its
+    /// `transfer_allow` and keys, beside `allow`).
+    Handover,
 }
 
 /// The largest answer `q` may get: its UDP payload size (RFC 6891), or a
@@ -70,8 +76,14 @@ pub fn resolve(
     // Matched by reference: moving the parsed query out would copy it.
     let parsed = parse_query(packet);
     let q = match &parsed {
+        Ok(q) if q.signed || q.qtype == rtype::AXFR || q.qtype == rtype::IXFR => {
+            return Outcome::Handover;
+        }
         Ok(q) => q,
         Err(Malformed::Drop) => return Outcome::Drop,
+        Err(Malformed::NotImp) if wire::opcode(packet) == Some(wire::OPCODE_NOTIFY) => {
+            return Outcome::Handover;
+        }
         Err(malformed) => {
             let rcode = match malformed {
                 _ if !snap.is_allowed(client) => Rcode::Refused,
@@ -89,7 +101,7 @@ pub fn resolve(
         Outcome::Reply(Source::Own)
     };
 
-    if !snap.is_allowed(client) {
+    if !snap.is_allowed(client) && !snap.is_refresh_query(client, q.qname.wire(), q.qtype) {
         return own(out, Rcode::Refused);
     }
     if let Some(rcode) = screen(q) {
@@ -177,14 +189,9 @@ fn forward(
     }))
 }
 
-/// Error answers decided by the question alone, before any lookup: the one
-/// place where special query types are routed (zone transfers, when the
-/// daemon offers them, start here).
+/// Error answers decided by the question alone, before any lookup (zone
+/// transfers never get here: they are handed over first).
 fn screen(q: &Query<'_>) -> Option<Rcode> {
-    const TKEY: u16 = 249;
-    const TSIG: u16 = 250;
-    const IXFR: u16 = 251;
-    const AXFR: u16 = 252;
     const MAILB: u16 = 253;
     const MAILA: u16 = 254;
     if let Some(e) = q.edns
@@ -199,11 +206,9 @@ fn screen(q: &Query<'_>) -> Option<Rcode> {
     match q.qtype {
         // RFC 6895 §3.1: OPT, TSIG and TKEY are meta-types that describe a
         // message, not data one can ask for; type 0 is reserved.
-        0 | rtype::OPT | TKEY | TSIG => Some(Rcode::FormErr),
+        0 | rtype::OPT | rtype::TKEY | rtype::TSIG => Some(Rcode::FormErr),
         // Obsolete mail QTYPEs (RFC 1035 §3.2.3) that nothing serves.
         MAILB | MAILA => Some(Rcode::NotImp),
-        // Zone transfers are not offered (yet): refused, over UDP and TCP.
-        IXFR | AXFR => Some(Rcode::Refused),
         _ => None,
     }
 }
@@ -259,6 +264,7 @@ impl Question {
             qclass: self.qclass,
             question_end: self.echo_len,
             edns: self.edns,
+            signed: false,
         }
     }
 }

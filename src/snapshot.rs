@@ -17,8 +17,9 @@ use crate::config::{Config, OnMiss};
 use crate::missing::ZoneMisses;
 use crate::name::Name;
 use crate::records::Records;
+use crate::records::pulled::ZoneCopy;
 use crate::rrl::Rrl;
-use crate::soa::{Soa, serial};
+use crate::soa::{NS_RDATA, Soa, serial};
 use crate::table::{NodeRef, Table};
 use crate::wire::NameBuf;
 use crate::zonemap::{Located, Twin, ZoneMap};
@@ -33,8 +34,17 @@ pub struct Zone {
 pub struct LocalZone {
     pub on_miss: OnMiss,
     pub ttl: u32,
-    /// Its serial moves when the zone's data changes.
+    /// Its serial moves when the zone's data changes (a secondary zone's
+    /// is its primary's).
     pub soa: Soa,
+    /// The apex NS records: (TTL, target in canonical wire form).
+    pub ns: Box<[(u32, Box<[u8]>)]>,
+    /// A secondary zone, pulled from its primaries.
+    pub secondary: bool,
+    /// A secondary zone's data as its primary sent it; `None` until the
+    /// first pull, and after the SOA expire without a refresh: the zone
+    /// then answers SERVFAIL (as BIND's secondaries do).
+    pub pulled: Option<Arc<ZoneCopy>>,
     /// Hash of the zone's data.
     pub content_hash: u64,
     pub names: usize,
@@ -45,11 +55,24 @@ pub struct LocalZone {
 }
 
 impl LocalZone {
-    /// Sets the serial, in the SOA that carries it (serials kept from the
-    /// last run are restored this way, see `xfr::store`).
+    /// Sets the serial of a zone with records of its own, in the SOA that
+    /// carries it (serials kept from the last run are restored this way,
+    /// see `xfr::store`). A secondary zone's serial is its primary's.
     pub fn set_serial(&mut self, serial: u32) {
-        self.soa = Soa::new(serial, self.ttl);
+        if !self.secondary {
+            self.soa = Soa::new(serial, self.ttl);
+        }
     }
+
+    /// False for a secondary zone without data (SERVFAIL).
+    pub fn available(&self) -> bool {
+        !self.secondary || self.pulled.is_some()
+    }
+}
+
+/// The synthesised apex NS of our own zones.
+fn own_ns(ttl: u32) -> Box<[(u32, Box<[u8]>)]> {
+    Box::new([(ttl, NS_RDATA.into())])
 }
 
 pub struct Snapshot {
@@ -83,23 +106,48 @@ impl Snapshot {
             .map(|d| d.as_secs() as u32)
             .unwrap_or(1);
         let mut zones = Vec::with_capacity(config.zones.len());
-        let map = ZoneMap::new(config.zones.iter().map(|z| (&z.name, z.has_records())));
+        let map = ZoneMap::new(config.zones.iter().map(|z| (&z.name, z.is_local())));
         for (zi, zc) in config.zones.iter().enumerate() {
-            let local = zc.records.as_ref().map(|_| {
+            let local = zc.is_local().then(|| {
                 let stats = &records.table.zones[zi];
+                let pulled = zc
+                    .is_secondary()
+                    .then(|| records.pulled.get(zi).cloned().flatten())
+                    .flatten();
+                let pulled_soa = pulled
+                    .as_ref()
+                    .and_then(|c| Soa::pulled(c.soa.ttl, &c.soa.rdata));
                 let mut h = DefaultHasher::new();
                 (zc.ttl, stats.content_hash).hash(&mut h);
+                if let Some(soa) = &pulled_soa {
+                    soa.serial().hash(&mut h);
+                }
                 let content_hash = h.finish();
                 let old = previous.and_then(|p| p.local_zone_named(&zc.name));
-                let prior = old.map(|old| serial::Prior {
-                    serial: old.soa.serial(),
-                    hash: old.content_hash,
-                });
-                let serial = serial::next(prior, content_hash, now);
+                let (soa, ns) = match (&pulled, pulled_soa) {
+                    (Some(copy), Some(soa)) => {
+                        let ns: Box<[_]> =
+                            copy.apex_ns().map(|r| (r.ttl, r.rdata.clone())).collect();
+                        (soa, ns)
+                    }
+                    // Not served (see `available`); placeholders.
+                    _ if zc.is_secondary() => (Soa::new(0, zc.ttl), own_ns(zc.ttl)),
+                    _ => {
+                        let prior = old.filter(|o| !o.secondary).map(|old| serial::Prior {
+                            serial: old.soa.serial(),
+                            hash: old.content_hash,
+                        });
+                        let serial = serial::next(prior, content_hash, now);
+                        (Soa::new(serial, zc.ttl), own_ns(zc.ttl))
+                    }
+                };
                 LocalZone {
                     on_miss: zc.on_miss,
                     ttl: zc.ttl,
-                    soa: Soa::new(serial, zc.ttl),
+                    soa,
+                    ns,
+                    secondary: zc.is_secondary(),
+                    pulled,
                     content_hash,
                     names: stats.names,
                     records: stats.records,
@@ -121,7 +169,7 @@ impl Snapshot {
         for z in &config.zones {
             (
                 &z.name,
-                z.records.is_some(),
+                z.is_local(),
                 z.on_miss == OnMiss::Forward,
                 &z.forwarders,
             )
@@ -215,6 +263,19 @@ impl Snapshot {
         self.allow.iter().any(|net| net.contains(&client))
     }
 
+    /// True when `client`, outside `allow`, may still ask `qtype` for
+    /// `qname`: the SOA of a zone whose `transfer_allow` lists it, which a
+    /// secondary asks before every transfer (RFC 1034 §4.3.5). Listing a
+    /// secondary in `transfer_allow` is then enough to replicate a zone.
+    pub fn is_refresh_query(&self, client: IpAddr, qname: &[u8], qtype: u16) -> bool {
+        qtype == crate::wire::rtype::SOA
+            && self.zone_of(qname).is_some_and(|zi| {
+                self.zones[zi].name.wire() == qname
+                    && self.zones[zi].local.is_some()
+                    && self.config.zones[zi].transfer.allows(client)
+            })
+    }
+
     /// Records added and removed going from `old` to `self`, counted per
     /// address and CNAME.
     pub fn record_diff(&self, old: &Snapshot) -> (usize, usize) {
@@ -264,6 +325,7 @@ on_miss = "nxdomain"
         let recs = Records {
             table: b.finish(&[apex]),
             files: vec![],
+            pulled: vec![],
         };
         Snapshot::build(cfg, recs, previous)
     }

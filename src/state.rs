@@ -61,6 +61,9 @@ pub struct State {
     source_changed: tokio::sync::Notify,
     /// What the last load found broken (metrics, /healthz, systemd status).
     report: ArcSwap<Report>,
+    /// Zone transfer: journals, NOTIFY, secondary zones, their counters;
+    /// told of every swap.
+    pub xfr: crate::xfr::replication::Replication,
 }
 
 impl State {
@@ -87,6 +90,7 @@ impl State {
             pending: Mutex::new(Vec::new()),
             source_changed: tokio::sync::Notify::new(),
             report: ArcSwap::from_pointee(report),
+            xfr: Default::default(),
         }
     }
 
@@ -189,12 +193,14 @@ impl State {
             self.cache
                 .store(Cache::new(&new.config.cache).map(Arc::new));
         }
+        self.xfr.before_swap(&old, &new);
         self.current.store(new.clone());
         let mut report = report;
         report.state_error = loader.persist();
         let report = Arc::new(report);
         self.report.store(report.clone());
         self.swapped.send_modify(|n| *n = n.wrapping_add(1));
+        self.xfr.after_swap(Some(&old), &new);
         (old, new, report)
     }
 }
@@ -310,7 +316,7 @@ mod tests {
         let (config, error) = loader.open().unwrap();
         assert_eq!(loader.state_dir().root(), dir.path().join("state"));
         loader.sources_mut().submit(
-            SourceId::Secondary("privatelink.blob.core.windows.net".into()),
+            SourceId::Sync("kept".into()),
             Contents::new(vec![Entry {
                 name: Name::from_text("kept.privatelink.blob.core.windows.net").unwrap(),
                 data: EntryData::A("10.9.9.9".parse().unwrap()),

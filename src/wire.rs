@@ -26,6 +26,12 @@ pub mod rtype {
     pub const SOA: u16 = 6;
     pub const AAAA: u16 = 28;
     pub const OPT: u16 = 41;
+    /// Meta-types (RFC 6895 §3.1): a message's signature and key exchange,
+    /// and the two zone transfers.
+    pub const TKEY: u16 = 249;
+    pub const TSIG: u16 = 250;
+    pub const IXFR: u16 = 251;
+    pub const AXFR: u16 = 252;
     pub const ANY: u16 = 255;
 }
 
@@ -115,6 +121,9 @@ pub struct Query<'a> {
     /// Offset just past the question (qtype and qclass included).
     pub question_end: usize,
     pub edns: Option<Edns>,
+    /// The last record is a TSIG (RFC 8945 §5.1): a signed query, for zone
+    /// transfer's TSIG code to verify.
+    pub signed: bool,
 }
 
 /// Why a packet did not parse as a query.
@@ -195,6 +204,7 @@ pub fn parse_query(packet: &[u8]) -> Result<Query<'_>, Malformed> {
     let arcount = u16_at(packet, 10).unwrap_or(0) as usize;
     let mut at = question_end;
     let mut edns = None;
+    let mut last_type = 0;
     for i in 0..ancount + nscount + arcount {
         let name_start = at;
         at = skip_name(packet, at).ok_or(Malformed::FormErr)?;
@@ -206,6 +216,7 @@ pub fn parse_query(packet: &[u8]) -> Result<Query<'_>, Malformed> {
         if at > packet.len() {
             return Err(Malformed::FormErr);
         }
+        last_type = rtype;
         if rtype == rtype::OPT {
             let in_additional = i >= ancount + nscount;
             if !in_additional || edns.is_some() || packet[name_start] != 0 {
@@ -235,7 +246,16 @@ pub fn parse_query(packet: &[u8]) -> Result<Query<'_>, Malformed> {
         qclass,
         question_end,
         edns,
+        signed: arcount > 0 && last_type == rtype::TSIG,
     })
+}
+
+/// NOTIFY (RFC 1996), the one opcode other than QUERY that pldns serves.
+pub const OPCODE_NOTIFY: u8 = 4;
+
+/// The opcode of a packet with a whole header.
+pub fn opcode(packet: &[u8]) -> Option<u8> {
+    (packet.len() >= HEADER_LEN).then(|| (packet[2] >> 3) & 0x0F)
 }
 
 /// The UDP payload limit for the answer to `edns` (RFC 6891 §6.2.5: never

@@ -185,8 +185,8 @@ fn meta_and_obsolete_query_types_get_formerr_notimp_or_refused() {
             (250, 1), // TSIG
             (253, 4), // MAILB: NOTIMP
             (254, 4), // MAILA
-            (251, 5), // IXFR: REFUSED (no zone transfers)
-            (252, 5), // AXFR
+            (251, 1), // IXFR without the client's SOA: FORMERR
+            (252, 5), // AXFR over UDP: REFUSED
         ] {
             let q = asking(name, qtype);
             let reply = udp_exchange(d.addr, &q).expect("a reply");

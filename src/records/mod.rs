@@ -8,16 +8,19 @@
 mod decode;
 mod hosts;
 mod json;
+pub mod pulled;
 mod toml;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::Name;
 use crate::table::Table;
 use crate::zonemap::ZoneMap;
+use pulled::ZoneCopy;
 
 /// One datum from one line of a source file, before placement.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +59,8 @@ impl From<IpAddr> for EntryData {
 pub struct Contents {
     pub entries: Vec<Entry>,
     pub warnings: Vec<Diagnostic>,
+    /// A secondary zone's source: the copy its entries were taken from.
+    pub pulled: Option<Arc<ZoneCopy>>,
 }
 
 impl Contents {
@@ -63,6 +68,7 @@ impl Contents {
         Contents {
             entries,
             warnings: Vec::new(),
+            pulled: None,
         }
     }
 }
@@ -72,6 +78,10 @@ pub struct Records {
     pub table: Table,
     /// Every file that was read, for the watcher and `check`.
     pub files: Vec<PathBuf>,
+    /// Per zone (config order): the copy a secondary zone is served from;
+    /// `None` for other zones, and for a secondary zone that has no data
+    /// (never pulled, or expired).
+    pub pulled: Vec<Option<Arc<ZoneCopy>>>,
 }
 
 /// The record formats, chosen by file name.

@@ -46,6 +46,7 @@ fn snapshot() -> Arc<Snapshot> {
     let records = Records {
         table: b.finish(&apexes),
         files: vec![],
+        pulled: vec![],
     };
     Arc::new(Snapshot::build(cfg, records, None))
 }
@@ -188,16 +189,7 @@ fn the_question_alone_decides_special_types() {
     let snap = snapshot();
     let stats = Stats::default();
     let mut out = Vec::new();
-    for (qtype, expected) in [
-        (0, 1),
-        (41, 1),
-        (249, 1),
-        (250, 1),
-        (251, 5),
-        (252, 5),
-        (253, 4),
-        (254, 4),
-    ] {
+    for (qtype, expected) in [(0, 1), (41, 1), (249, 1), (250, 1), (253, 4), (254, 4)] {
         let outcome = run(
             &snap,
             &stats,
@@ -232,4 +224,63 @@ fn a_cname_query_for_a_public_twin_gets_the_cname_alone() {
     );
     assert!(matches!(outcome, Outcome::Reply(Source::Local)));
     assert_eq!(ancount(&out), 2, "CNAME and A for other types");
+}
+
+#[test]
+fn transfers_notify_and_signed_queries_are_handed_over_before_the_acl() {
+    let snap = snapshot();
+    let stats = Stats::default();
+    let mut out = Vec::new();
+    let stranger = "192.0.2.7".parse().unwrap();
+    for qtype in [rtype::AXFR, rtype::IXFR] {
+        let q = query(ZONE, qtype, false);
+        let o = resolve(&snap, None, &stats, &q, stranger, Transport::Tcp, &mut out);
+        assert!(matches!(o, Outcome::Handover), "{qtype}");
+    }
+    let mut notify = query(ZONE, rtype::SOA, false);
+    notify[2] = 4 << 3;
+    let o = resolve(
+        &snap,
+        None,
+        &stats,
+        &notify,
+        stranger,
+        Transport::Udp,
+        &mut out,
+    );
+    assert!(matches!(o, Outcome::Handover));
+    // A TSIG record last in the additional section: a signed query.
+    let mut signed = query(ZONE, rtype::SOA, false);
+    signed[11] = 1;
+    signed.extend_from_slice(b"\x01k\x00\x00\xfa\x00\xff\x00\x00\x00\x00\x00\x00");
+    let o = resolve(
+        &snap,
+        None,
+        &stats,
+        &signed,
+        stranger,
+        Transport::Udp,
+        &mut out,
+    );
+    assert!(matches!(o, Outcome::Handover));
+    // Anything else from a stranger: REFUSED.
+    let o = run_from(
+        &snap,
+        &stats,
+        &query(ZONE, rtype::SOA, false),
+        stranger,
+        &mut out,
+    );
+    assert!(matches!(o, Outcome::Reply(Source::Own)));
+    assert_eq!(rcode(&out), 5);
+}
+
+fn run_from(
+    snap: &Arc<Snapshot>,
+    stats: &Stats,
+    packet: &[u8],
+    client: std::net::IpAddr,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    resolve(snap, None, stats, packet, client, Transport::Udp, out)
 }

@@ -82,6 +82,11 @@ impl Front {
                 stats.dropped();
                 Then::Nothing
             }
+            // The front ends route these to `Front::handover` instead.
+            Outcome::Handover => {
+                stats.dropped();
+                Then::Nothing
+            }
             Outcome::Forward(pending) => match self.inflight.clone().try_acquire_owned() {
                 Ok(permit) => {
                     let front = self.clone();
@@ -153,7 +158,7 @@ impl Front {
         }
     }
 
-    fn answered(
+    pub(super) fn answered(
         &self,
         snap: &Snapshot,
         from: Received,

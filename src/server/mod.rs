@@ -9,6 +9,7 @@
 //! writer through a [`Sink`] (see [`tcp::stream`]).
 
 mod act;
+mod handover;
 mod mmsg;
 pub mod panic;
 pub mod tcp;

@@ -15,7 +15,7 @@ use tracing::debug;
 use super::act::{Front, Received, Replier, Then};
 use super::mmsg::{BATCH, Batch};
 use super::panic::fault;
-use crate::resolve::{Transport, resolve};
+use crate::resolve::{Outcome, Transport, resolve};
 
 /// Coalescing (see `Pacer`): how many datagrams a round aims to take, and
 /// shortest pause worth taking. The longest is `[server] max_batch_delay_us`,
@@ -147,8 +147,12 @@ fn serve_loop(sock: &Arc<UdpSocket>, front: &Front, stop: &AtomicBool) {
                 sock: sock.clone(),
                 to: client,
             };
+            let then = match outcome {
+                Outcome::Handover => front.handover(&snap, packet, from, out, later),
+                outcome => front.act(&snap, outcome, from, out, later),
+            };
             // `Then::Stream` is never given for UDP.
-            if let Then::Send = front.act(&snap, outcome, from, out, later) {
+            if let Then::Send = then {
                 batch.stage(i);
             }
         }

@@ -8,12 +8,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Contents, EntryData, SourceSet};
+use super::{Contents, EntryData, SourceId, SourceSet};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::name::{Name, write_text};
 use crate::records::{self, Records};
 use crate::table::{Conflict, Data, Origin, TableBuilder};
+use crate::wire::NameBuf;
 use crate::zonemap::Placed;
 
 /// The table of a build and what the admin should hear about it.
@@ -98,6 +99,18 @@ impl SourceSet {
         order.extend((0..ids.len()).filter(|&i| cands[i].list.len() > 1));
 
         let placement = records::placement(config);
+        // A secondary zone's source fills that zone alone (and no other
+        // source fills it): Some(zone index), Some(None) when the zone is no
+        // longer a secondary zone here.
+        let secondary_of: Vec<Option<Option<usize>>> = ids
+            .iter()
+            .map(|id| match id {
+                SourceId::Secondary(zone) => Some(config.zones.iter().position(|z| {
+                    z.is_secondary() && Name::from_text(zone).is_ok_and(|n| n == z.name)
+                })),
+                _ => None,
+            })
+            .collect();
         let apexes: Vec<usize> = config.zones.iter().map(|z| z.name.wire().len()).collect();
         let (table, warnings) = 'attempt: loop {
             let mut builder = TableBuilder::new(config.zones.len());
@@ -108,8 +121,25 @@ impl SourceSet {
                 };
                 let label = cands[i].label().clone();
                 for entry in &contents.entries {
-                    let Some(Placed { zone: zi, name, .. }) = placement.place(entry.name.wire())
-                    else {
+                    let placed = match secondary_of[i] {
+                        // Names the copy holds under a more specific zone
+                        // configured here are not this zone's to answer.
+                        Some(own) => own
+                            .filter(|&zi| placement.zone_of(entry.name.wire()) == Some(zi))
+                            .and_then(|zi| {
+                                let name = NameBuf::from_wire(entry.name.wire())?;
+                                Some(Placed {
+                                    zone: zi,
+                                    name,
+                                    via_twin: false,
+                                })
+                            }),
+                        None => placement.place(entry.name.wire()),
+                    };
+                    let Some(Placed { zone: zi, name, .. }) = placed else {
+                        if secondary_of[i].is_some() {
+                            continue;
+                        }
                         warnings.push(Diagnostic::at(
                             &label,
                             entry.line,
@@ -189,6 +219,7 @@ impl SourceSet {
             break (table, warnings);
         };
 
+        let mut pulled = vec![None; config.zones.len()];
         for (i, id) in ids.iter().enumerate() {
             let Some(src) = self.sources.get_mut(id) else {
                 continue;
@@ -196,11 +227,17 @@ impl SourceSet {
             let c = &cands[i];
             src.applied = c.chosen().cloned();
             src.rejected = (c.pick > 0).then(|| Diagnostics(c.rejected.clone()));
+            if let (Some(Some(zi)), Some(contents)) = (secondary_of[i], c.chosen())
+                && let Some(slot) = pulled.get_mut(zi)
+            {
+                *slot = contents.pulled.clone();
+            }
         }
         Built {
             records: Records {
                 table,
                 files: self.files(),
+                pulled,
             },
             warnings,
         }

@@ -193,6 +193,7 @@ pub fn contents(id: &SourceId, pull: &Pull) -> Contents {
             .iter()
             .map(|w| Diagnostic::file(&label, w.clone()))
             .collect(),
+        pulled: None,
     }
 }
 

@@ -89,7 +89,7 @@ pub fn run(
     let mut report = String::new();
     for (zone, text) in &files {
         let path = dir.join(file_name(zone));
-        super::store::write_atomic(&path, text.as_bytes())
+        crate::statedir::write_atomic(&path, text.as_bytes())
             .map_err(|e| format!("{}: {e}", path.display()))?;
         report.push_str(&format!("wrote {}\n", path.display()));
     }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::serial;
 use super::zone::{Rr, RrRef, Value, ZoneView, node_records};
 use crate::name::Name;
+use crate::records::pulled::ZoneCopy;
 use crate::snapshot::Snapshot;
 use crate::table::NodeRef;
 
@@ -68,12 +69,25 @@ fn has(node: Option<NodeRef<'_>>, r: &RrRef<'_>) -> bool {
     }
 }
 
-/// The delta of every zone with records whose serial moved from `old` to
-/// `new`. Zones new in `new` have no delta (their secondaries need AXFR).
+/// The delta between two copies of a secondary zone: their record sets'
+/// differences.
+fn copy_delta(old: &ZoneCopy, new: &ZoneCopy) -> Delta {
+    Delta {
+        old_soa: old.soa.clone(),
+        new_soa: new.soa.clone(),
+        removed: old.records.difference(&new.records).cloned().collect(),
+        added: new.records.difference(&old.records).cloned().collect(),
+    }
+}
+
+/// The delta of every zone whose serial moved from `old` to `new`. Zones
+/// new in `new` have no delta (their secondaries need AXFR).
 pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<(Name, Delta)> {
-    // (old view, new view) per changed zone, indexed by new zone index.
+    // (old view, new view) per changed zone with records of its own,
+    // indexed by new zone index; secondary zones compare their copies.
     let mut pairs: Vec<Option<(ZoneView<'_>, ZoneView<'_>)>> = vec![None; new.zones.len()];
     let mut old_to_new = vec![None; old.zones.len()];
+    let mut pulled = Vec::new();
     for (ni, z) in new.zones.iter().enumerate() {
         let (Some(nv), Some(ov)) = (
             ZoneView::find(new, z.name.wire()),
@@ -81,9 +95,17 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<(Name, Delta)> {
         ) else {
             continue;
         };
-        if nv.serial() != ov.serial() {
-            pairs[ni] = Some((ov, nv));
-            old_to_new[ov.index] = Some(ni);
+        if nv.serial() == ov.serial() {
+            continue;
+        }
+        match (ov.pulled(), nv.pulled()) {
+            (Some(o), Some(n)) => pulled.push((z.name.clone(), copy_delta(o, n))),
+            (None, None) => {
+                pairs[ni] = Some((ov, nv));
+                old_to_new[ov.index] = Some(ni);
+            }
+            // A zone that turned from one kind into the other: no delta.
+            _ => {}
         }
     }
     let mut deltas: Vec<Option<Delta>> = pairs
@@ -136,6 +158,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<(Name, Delta)> {
         .iter()
         .zip(deltas)
         .filter_map(|(z, d)| Some((z.name.clone(), d?)))
+        .chain(pulled)
         .collect()
 }
 

@@ -8,12 +8,16 @@ pub mod journal;
 pub mod msg;
 pub mod notifier;
 pub mod notify;
+pub mod outbound;
 pub mod primary;
 pub mod rdata;
+pub mod replication;
 pub mod secondary;
+pub mod serve;
 /// SOA serial arithmetic lives with the SOA (`crate::soa::serial`).
 pub use crate::soa::serial;
 pub mod signed;
+pub mod stats;
 pub mod store;
 pub mod tsig;
 pub mod zone;

@@ -5,12 +5,14 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::notify::{RETRIES, send};
+use super::stats::{NotifyOut, XfrStats};
 use super::zone::ZoneView;
 use crate::name::Name;
 use crate::snapshot::Snapshot;
@@ -18,6 +20,7 @@ use crate::snapshot::Snapshot;
 pub struct Notifier {
     inflight: HashMap<(Name, SocketAddr), JoinHandle<()>>,
     schedule: Vec<Duration>,
+    stats: Arc<XfrStats>,
 }
 
 impl Default for Notifier {
@@ -31,7 +34,14 @@ impl Notifier {
         Notifier {
             inflight: HashMap::new(),
             schedule,
+            stats: Arc::default(),
         }
+    }
+
+    /// Counts what it sends into `stats`.
+    pub fn counting(mut self, stats: Arc<XfrStats>) -> Notifier {
+        self.stats = stats;
+        self
     }
 
     /// Sends NOTIFY for every zone of `new` whose serial differs from
@@ -59,10 +69,18 @@ impl Notifier {
                 let zone = z.name.clone();
                 let (key, schedule, soa) = (rules.key.clone(), self.schedule.clone(), soa.clone());
                 let serial = view.serial();
+                let stats = self.stats.zone(&zone);
                 let task = tokio::spawn(async move {
+                    stats.notify_out(NotifyOut::Sent);
                     match send(target, &zone, ttl, &soa, key.as_ref(), &schedule).await {
-                        Ok(()) => info!(%zone, %target, serial, "NOTIFY acknowledged"),
-                        Err(e) => warn!(%zone, %target, serial, "NOTIFY failed: {e}"),
+                        Ok(()) => {
+                            stats.notify_out(NotifyOut::Acknowledged);
+                            info!(%zone, %target, serial, "NOTIFY acknowledged");
+                        }
+                        Err(e) => {
+                            stats.notify_out(NotifyOut::GivenUp);
+                            warn!(%zone, %target, serial, "NOTIFY failed: {e}");
+                        }
                     }
                 });
                 if let Some(previous) = self.inflight.insert((z.name.clone(), target), task) {

@@ -1,17 +1,17 @@
 //! What zone transfer keeps on disk between runs: the serials of the zones
 //! with records (so a restart never moves a serial back, nor bumps one whose
-//! data did not change). Behind the [`SerialStore`] trait, so the daemon's
-//! state-directory layer can hold it; [`FileSerialStore`] is the plain file.
+//! data did not change). Behind the [`SerialStore`] trait;
+//! [`StateSerialStore`] keeps them in the state directory.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tracing::warn;
 
 use super::serial::{self, Prior};
 use crate::name::Name;
 use crate::snapshot::Snapshot;
+use crate::statedir::Namespace;
 
 /// Zone -> its serial and the hash of its data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,7 +56,8 @@ impl KeptSerials {
             snap.zones
                 .iter()
                 .filter_map(|z| {
-                    let l = z.local.as_ref()?;
+                    // A secondary zone's serial is its primary's.
+                    let l = z.local.as_ref().filter(|l| !l.secondary)?;
                     let p = Prior {
                         serial: l.soa.serial(),
                         hash: l.content_hash,
@@ -86,20 +87,23 @@ pub trait SerialStore: Send + Sync {
     fn save(&self, kept: &KeptSerials) -> std::io::Result<()>;
 }
 
-/// Kept serials in one text file.
-pub struct FileSerialStore {
-    pub path: PathBuf,
+/// Kept serials in the state directory: the `serials` file of the
+/// `zones` namespace.
+pub struct StateSerialStore {
+    pub ns: Namespace,
 }
 
-impl SerialStore for FileSerialStore {
+const SERIALS_KEY: &str = "serials";
+
+impl SerialStore for StateSerialStore {
     fn load(&self) -> KeptSerials {
-        match std::fs::read_to_string(&self.path) {
-            Ok(text) => KeptSerials::from_text(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => KeptSerials::default(),
+        match self.ns.read(Path::new(SERIALS_KEY)) {
+            Ok(Some(bytes)) => KeptSerials::from_text(&String::from_utf8_lossy(&bytes)),
+            Ok(None) => KeptSerials::default(),
             Err(e) => {
                 warn!(
-                    "cannot read kept serials {}: {e}; serials start from the clock",
-                    self.path.display()
+                    "cannot read kept serials in {}: {e}; serials start from the clock",
+                    self.ns.dir().display()
                 );
                 KeptSerials::default()
             }
@@ -107,29 +111,9 @@ impl SerialStore for FileSerialStore {
     }
 
     fn save(&self, kept: &KeptSerials) -> std::io::Result<()> {
-        write_atomic(&self.path, kept.to_text().as_bytes())
+        self.ns
+            .write(Path::new(SERIALS_KEY), kept.to_text().as_bytes())
     }
-}
-
-/// Writes `path` whole or not at all: a temporary file beside it, synced,
-/// then renamed over it, and the folder synced so the rename survives a
-/// power cut.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]
@@ -182,10 +166,10 @@ mod tests {
     }
 
     #[test]
-    fn file_store_saves_atomically_and_loads() {
+    fn state_store_saves_atomically_and_loads() {
         let dir = tempfile::tempdir().unwrap();
-        let store = FileSerialStore {
-            path: dir.path().join("xfr/serials"),
+        let store = StateSerialStore {
+            ns: crate::statedir::StateDir::at(dir.path()).namespace("zones"),
         };
         assert_eq!(store.load(), KeptSerials::default());
         let mut kept = KeptSerials::default();
@@ -195,7 +179,7 @@ mod tests {
         );
         store.save(&kept).unwrap();
         assert_eq!(store.load(), kept);
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("xfr"))
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("zones"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();

@@ -61,6 +61,7 @@ pub fn snapshot(text: &str, records: &[(&str, &str)], previous: Option<&Snapshot
     let recs = Records {
         table: b.finish(&apexes),
         files: vec![],
+        pulled: vec![],
     };
     Snapshot::build(cfg, recs, previous)
 }

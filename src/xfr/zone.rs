@@ -1,10 +1,11 @@
 //! The records of one zone as a transfer carries them: the apex SOA and NS,
-//! then every A, AAAA and CNAME of the table, borrowed ([`RrRef`]) for
+//! then every A, AAAA and CNAME of the table (a secondary zone: its copy as
+//! pulled, every type), borrowed ([`RrRef`]) for
 //! streaming a whole zone, or owned ([`Rr`]) for journals and pulled copies.
 
 use crate::name::Name;
+use crate::records::pulled::ZoneCopy;
 use crate::snapshot::{LocalZone, Snapshot};
-use crate::soa::NS_RDATA;
 use crate::table::NodeRef;
 use crate::wire::rtype;
 use crate::xfr::msg::Data;
@@ -50,15 +51,23 @@ pub struct RrRef<'a> {
 
 /// A record owned: journals and pulled zones. RDATA in canonical wire form
 /// (names uncompressed and lowercase), so equal records compare equal.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Rr {
-    pub owner: Name,
-    pub rtype: u16,
-    pub ttl: u32,
-    pub rdata: Box<[u8]>,
-}
+/// Defined beside the secondary zone's copy, which the snapshot holds.
+pub use crate::records::pulled::Rr;
 
 impl Rr {
+    /// The record borrowed, as transfers stream it.
+    pub fn borrow(&self) -> RrRef<'_> {
+        RrRef {
+            owner: self.owner.wire(),
+            rtype: self.rtype,
+            ttl: self.ttl,
+            value: match self.data() {
+                Data::Name(n) => Value::Name(n),
+                Data::Bytes(b) => Value::Raw(b),
+            },
+        }
+    }
+
     pub fn from_ref(r: &RrRef<'_>) -> Rr {
         Rr {
             owner: Name::from_canonical_wire(r.owner),
@@ -115,18 +124,21 @@ pub struct ZoneView<'s> {
 }
 
 impl<'s> ZoneView<'s> {
-    /// The zone named `apex` (canonical wire), if it is a zone with records.
+    /// The zone named `apex` (canonical wire), if it is a zone with records
+    /// or a secondary zone with data.
     pub fn find(snap: &'s Snapshot, apex: &[u8]) -> Option<ZoneView<'s>> {
         let index = snap.zone_of(apex)?;
         let zone = &snap.zones[index];
         if zone.name.wire() != apex {
             return None;
         }
-        Some(ZoneView {
-            snap,
-            index,
-            local: zone.local.as_ref()?,
-        })
+        let local = zone.local.as_ref().filter(|l| l.available())?;
+        Some(ZoneView { snap, index, local })
+    }
+
+    /// A secondary zone's copy, which transfers pass on as pulled.
+    pub fn pulled(&self) -> Option<&'s ZoneCopy> {
+        self.local.pulled.as_deref()
     }
 
     pub fn apex(&self) -> &'s [u8] {
@@ -152,11 +164,12 @@ impl<'s> ZoneView<'s> {
 
     /// The apex records other than the SOA: the NS set.
     pub fn apex_records(&self) -> impl Iterator<Item = RrRef<'s>> + 's {
-        std::iter::once(RrRef {
-            owner: self.apex(),
+        let apex = self.apex();
+        self.local.ns.iter().map(move |(ttl, target)| RrRef {
+            owner: apex,
             rtype: rtype::NS,
-            ttl: self.local.ttl,
-            value: Value::Name(NS_RDATA),
+            ttl: *ttl,
+            value: Value::Name(target),
         })
     }
 
@@ -170,8 +183,12 @@ impl<'s> ZoneView<'s> {
             .flat_map(node_records)
     }
 
-    /// Apex records then table records: the zone without its SOA.
-    pub fn records(&self) -> impl Iterator<Item = RrRef<'s>> + Send + 's {
-        self.apex_records().chain(self.table_records())
+    /// The zone without its SOA: the apex records then the table's, or a
+    /// secondary zone's copy whole (every type its primary sent).
+    pub fn records(&self) -> Box<dyn Iterator<Item = RrRef<'s>> + Send + 's> {
+        match self.pulled() {
+            Some(copy) => Box::new(copy.records.iter().map(Rr::borrow)),
+            None => Box::new(self.apex_records().chain(self.table_records())),
+        }
     }
 }

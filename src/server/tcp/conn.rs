@@ -225,7 +225,10 @@ async fn read_loop(
                 slot: slot.take(),
                 timeout: idle,
             };
-            let then = front.act(&snap, outcome, from, &mut out, later);
+            let then = match outcome {
+                Outcome::Handover => front.handover(&snap, packet, from, &mut out, later),
+                outcome => front.act(&snap, outcome, from, &mut out, later),
+            };
             (then, slot, garbage)
         };
         framer.consume(end);

@@ -341,10 +341,7 @@ impl Soa {
 }
 
 /// The serial of SOA RDATA: the first of the five u32 fields that end it.
-pub fn soa_serial(rdata: &[u8]) -> Option<u32> {
-    let at = rdata.len().checked_sub(20)?;
-    u32_at(rdata, at).ok()
-}
+pub use crate::soa::serial_of as soa_serial;
 
 /// The single name in the RDATA of a CNAME or NS record, decompressed.
 pub fn rdata_name(msg: &[u8], r: &Record<'_>) -> Result<NameBuf, Malformed> {

@@ -117,7 +117,7 @@ impl<'s> AxfrStream<'s> {
         AxfrStream {
             packer,
             soa: zone.soa(),
-            records: Box::new(zone.records()),
+            records: zone.records(),
             phase: Phase::FirstSoa,
             pending: None,
             finished: false,
@@ -179,15 +179,7 @@ pub fn ixfr_records<'a>(
     current: RrRef<'a>,
     deltas: &'a [std::sync::Arc<crate::xfr::journal::Delta>],
 ) -> impl Iterator<Item = RrRef<'a>> + 'a {
-    let borrow = |r: &'a Rr| RrRef {
-        owner: r.owner.wire(),
-        rtype: r.rtype,
-        ttl: r.ttl,
-        value: match r.data() {
-            crate::xfr::msg::Data::Name(n) => crate::xfr::zone::Value::Name(n),
-            crate::xfr::msg::Data::Bytes(b) => crate::xfr::zone::Value::Raw(b),
-        },
-    };
+    let borrow = |r: &'a Rr| r.borrow();
     let body = deltas.iter().flat_map(move |d| {
         std::iter::once(&d.old_soa)
             .chain(&d.removed)

@@ -1,10 +1,10 @@
 //! Serving transfers of our zones. A request (AXFR or IXFR, signed or not)
 //! is checked in this order: it parses (else FORMERR), its TSIG verifies
 //! (else NOTAUTH with the TSIG error, RFC 8945 §5.2), it names a zone with
-//! records here (else NOTAUTH, RFC 5936 §2.2.1), the client is in the zone's
-//! `transfer_allow` and signed with its `tsig_key` when it has one, and an
-//! AXFR comes over TCP (else REFUSED). Then the zone goes out as a stream of
-//! messages.
+//! an AXFR comes over TCP (else REFUSED), it names a zone with records here
+//! (else NOTAUTH, RFC 5936 §2.2.1), and the client is in the zone's
+//! `transfer_allow` and signed with its `tsig_key` when it has one (else
+//! REFUSED). Then the zone goes out as a stream of messages.
 
 pub mod answer;
 pub mod request;
@@ -100,6 +100,10 @@ pub fn respond<'s>(
         f.answer(&mut msg, now);
         return (one(msg), Outcome::BadTsig);
     }
+    if req.kind == Kind::Axfr && !tcp {
+        info!(%client, zone = %zone_text, "AXFR refused: over UDP");
+        return (one(packer.error(Rcode::Refused as u8)), Outcome::Refused);
+    }
     let Some(zone) = ZoneView::find(snap, req.zone.wire()) else {
         info!(%client, zone = %zone_text, "{what} refused: not a zone with records here");
         return (one(packer.error(RCODE_NOTAUTH)), Outcome::NotAuth);
@@ -121,10 +125,6 @@ pub fn respond<'s>(
     }
     let current = zone.serial();
     match req.kind {
-        Kind::Axfr if !tcp => {
-            info!(%client, zone = %zone_text, "AXFR refused: over UDP");
-            (one(packer.error(Rcode::Refused as u8)), Outcome::Refused)
-        }
         Kind::Ixfr(theirs) if !serial::lt(theirs, current) || !tcp => {
             let msgs = packer.pack([zone.soa()]);
             (Transfer::Ready(msgs.into()), Outcome::UpToDate)

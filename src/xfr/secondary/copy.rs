@@ -9,10 +9,11 @@
 //! other types (TXT, MX, SRV...), names under a delegation and wildcards
 //! are kept but not answered, and each pull says how many there are.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::name::Name;
-use crate::records::{Entry, EntryData};
+use crate::records::{Contents, Entry, EntryData};
 use crate::wire::rtype;
 use crate::xfr::journal::Delta;
 use crate::xfr::msg::read::{Soa, soa_serial};
@@ -20,13 +21,8 @@ use crate::xfr::rdata::type_name;
 use crate::xfr::zone::Rr;
 use crate::xfr::zonefile;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZoneCopy {
-    pub zone: Name,
-    pub soa: Rr,
-    /// Every record but the SOA, the apex NS included.
-    pub records: BTreeSet<Rr>,
-}
+/// The copy itself is defined where the snapshot can hold it.
+pub use crate::records::pulled::ZoneCopy;
 
 /// What of a copy pldns answers, and what it keeps without answering.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -69,10 +65,6 @@ impl ZoneCopy {
             .filter(|r| !(r.rtype == rtype::SOA && r.owner == zone))
             .collect();
         ZoneCopy { zone, soa, records }
-    }
-
-    pub fn serial(&self) -> u32 {
-        soa_serial(&self.soa.rdata).unwrap_or(0)
     }
 
     /// The SOA's fields (refresh, retry, expire drive the secondary).
@@ -140,6 +132,17 @@ impl ZoneCopy {
         Ok(ZoneCopy::full(zone.clone(), soa, records))
     }
 
+    /// The contents of the zone's record source: the entries pldns answers,
+    /// with the copy itself (its SOA and NS answer at the apex; transfers
+    /// out send it whole).
+    pub fn contents(self: &Arc<Self>) -> Contents {
+        Contents {
+            entries: self.project().entries,
+            warnings: Vec::new(),
+            pulled: Some(self.clone()),
+        }
+    }
+
     /// What pldns answers from this copy.
     pub fn project(&self) -> Projection {
         let cuts: Vec<&Name> = self
@@ -152,6 +155,13 @@ impl ZoneCopy {
         for r in &self.records {
             if r.owner == self.zone && r.rtype == rtype::NS {
                 p.apex_ns.push(r.clone());
+                continue;
+            }
+            if r.owner == self.zone {
+                // The table holds no data at a zone apex (SOA and NS only).
+                *p.unanswered
+                    .entry(format!("apex {}", type_name(r.rtype)))
+                    .or_default() += 1;
                 continue;
             }
             if cuts.iter().any(|c| r.owner.is_in(c)) {

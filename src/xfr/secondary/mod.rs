@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use crate::config::Config;
 use crate::name::Name;
 use crate::xfr::msg::read::{Malformed, Soa};
+use crate::xfr::stats::XfrStats;
 use crate::xfr::tsig::sign::AnswerError;
 
 pub use copy::ZoneCopy;
@@ -144,7 +145,12 @@ pub struct Manager {
     store: Arc<dyn CopyStore>,
     timeouts: Timeouts,
     running: HashMap<Name, Running>,
+    stats: Arc<XfrStats>,
 }
+
+/// Where NOTIFY hints for each running secondary zone go (see
+/// [`Manager::hints`]).
+pub type Hints = HashMap<Name, mpsc::Sender<Option<u32>>>;
 
 impl Manager {
     pub fn new(sink: Arc<dyn Sink>, store: Arc<dyn CopyStore>, timeouts: Timeouts) -> Manager {
@@ -153,7 +159,24 @@ impl Manager {
             store,
             timeouts,
             running: HashMap::new(),
+            stats: Arc::default(),
         }
+    }
+
+    /// Counts refreshes and the zones' state into `stats`.
+    pub fn counting(mut self, stats: Arc<XfrStats>) -> Manager {
+        self.stats = stats;
+        self
+    }
+
+    /// The NOTIFY hint channel of every running zone: a front end holds a
+    /// copy (taken after each `reconcile`) so a NOTIFY never waits for the
+    /// manager.
+    pub fn hints(&self) -> Hints {
+        self.running
+            .iter()
+            .map(|(n, r)| (n.clone(), r.hints.clone()))
+            .collect()
     }
 
     /// Starts tasks for new secondary zones, restarts those whose primaries
@@ -176,8 +199,11 @@ impl Manager {
             let (tx, rx) = mpsc::channel(4);
             let task = tokio::spawn(task::run(
                 settings.clone(),
-                self.sink.clone(),
-                self.store.clone(),
+                task::Ends {
+                    sink: self.sink.clone(),
+                    store: self.store.clone(),
+                    stats: self.stats.zone(&settings.zone),
+                },
                 self.timeouts,
                 rx,
             ));

@@ -8,20 +8,30 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use super::keep::Kept;
 use super::pull::{self, Pulled};
 use super::reader::Answer;
 use super::{CopyStore, PullError, Sink, Timeouts, Timers, ZoneCopy, ZoneSettings};
 use crate::xfr::notify::unix_now;
 use crate::xfr::serial;
+use crate::xfr::stats::{Refresh, ZoneStats};
+
+/// Where a zone's task reports: new copies and expiry, the kept copy, the
+/// counters.
+pub struct Ends {
+    pub sink: Arc<dyn Sink>,
+    pub store: Arc<dyn CopyStore>,
+    pub stats: Arc<ZoneStats>,
+}
 
 /// Runs until aborted (the zone left the config) or its hint channel closes.
 pub async fn run(
     settings: ZoneSettings,
-    sink: Arc<dyn Sink>,
-    store: Arc<dyn CopyStore>,
+    ends: Ends,
     timeouts: Timeouts,
     mut hints: mpsc::Receiver<Option<u32>>,
 ) {
+    let Ends { sink, store, stats } = ends;
     let zone = settings.zone.clone();
     let mut copy: Option<Arc<ZoneCopy>> = None;
     let mut refreshed = 0u64;
@@ -40,10 +50,23 @@ pub async fn run(
             .map_or(Timers::INITIAL, |s| Timers::of(&s))
     };
     let mut expired = false;
+    let serving = |c: &ZoneCopy, refreshed: u64| {
+        let expire = c
+            .soa_fields()
+            .map_or(Timers::INITIAL, |s| Timers::of(&s))
+            .expire;
+        stats.serving(c.serial(), refreshed, expire.as_secs());
+    };
     if let Some(c) = &copy {
-        if age(refreshed) >= timers(&copy).expire {
+        serving(c, refreshed);
+        let kept = Kept {
+            copy: c.clone(),
+            refreshed,
+        };
+        if kept.expired(unix_now()) {
             warn!(%zone, "secondary zone: the kept copy is past its SOA expire; SERVFAIL until a primary answers");
             sink.expire(&zone);
+            stats.expired();
             expired = true;
         } else {
             sink.publish(&zone, c.clone());
@@ -74,9 +97,11 @@ pub async fn run(
                     warn!(%zone, "{s}");
                 }
                 refreshed = unix_now();
+                stats.refresh(Refresh::Transferred, refreshed);
                 if let Err(e) = store.save(&new, refreshed) {
                     warn!(%zone, "cannot keep the copy in the state directory: {e}");
                 }
+                serving(&new, refreshed);
                 sink.publish(&zone, new.clone());
                 copy = Some(new);
                 expired = false;
@@ -84,8 +109,12 @@ pub async fn run(
             }
             Ok(None) => {
                 refreshed = unix_now();
+                stats.refresh(Refresh::Current, refreshed);
                 if let Err(e) = store.touch(&zone, refreshed) {
                     warn!(%zone, "cannot keep the refresh time: {e}");
+                }
+                if let Some(c) = &copy {
+                    serving(c, refreshed);
                 }
                 if expired && let Some(c) = &copy {
                     sink.publish(&zone, c.clone());
@@ -95,10 +124,12 @@ pub async fn run(
             }
             Err(e) => {
                 let t = timers(&copy);
+                stats.refresh(Refresh::Failed, unix_now());
                 warn!(%zone, "refresh failed: {e}; next try in {} s", t.retry.as_secs());
                 if copy.is_some() && !expired && age(refreshed) >= t.expire {
                     warn!(%zone, "no primary answered for the SOA expire ({} s): the zone answers SERVFAIL until one does", t.expire.as_secs());
                     sink.expire(&zone);
+                    stats.expired();
                     expired = true;
                 }
                 next = Instant::now() + t.retry;

@@ -247,7 +247,7 @@ async fn manager_pulls_follows_notify_keeps_a_copy_and_serves_it_without_the_pri
 
     let sink = Arc::new(Collect::default());
     let store = Arc::new(DirStore {
-        dir: dir.path().join("secondary"),
+        ns: crate::statedir::StateDir::at(dir.path().join("secondary")).namespace("zones"),
     });
     let config = secondary_config(primary.addr, &key);
     let mut m = Manager::new(sink.clone(), store.clone(), Timeouts::default());

@@ -183,6 +183,7 @@ fn constant_time_prefix_eq(full: &[u8], tag: &[u8]) -> bool {
 /// to the request's MAC with the full TSIG variables, each later one to the
 /// MAC before it with the timers only (RFC 8945 §5.3.1). We sign every
 /// message.
+#[derive(Clone)]
 pub struct ServerSequence {
     key: Arc<Key>,
     prior: Vec<u8>,
