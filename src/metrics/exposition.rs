@@ -210,5 +210,6 @@ pub fn render(state: &State) -> String {
     );
     super::status::render(state, &mut s);
     state.sync.write_prometheus(&mut s);
+    super::xfr::render(state, &mut s);
     s
 }

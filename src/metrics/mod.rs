@@ -16,6 +16,7 @@ pub mod page;
 mod querylog;
 mod status;
 mod upstream;
+mod xfr;
 
 pub use exposition::render;
 pub use http::serve;

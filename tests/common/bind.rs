@@ -55,13 +55,19 @@ impl Bind {
     /// block of our own, and `files` (zone files) in its folder. `None` when
     /// BIND is not installed.
     pub fn start(body: &str, files: &[(&str, &str)]) -> Option<Bind> {
+        Self::start_on(None, body, files)
+    }
+
+    /// As [`Bind::start`], on `port` when given (a port the caller chose
+    /// with [`free_port`] and already told a primary to NOTIFY).
+    pub fn start_on(fixed: Option<u16>, body: &str, files: &[(&str, &str)]) -> Option<Bind> {
         let named = tool("named")?;
         for _ in 0..3 {
             let dir = tempfile::tempdir().unwrap();
             for (name, text) in files {
                 std::fs::write(dir.path().join(name), text).unwrap();
             }
-            let port = free_port();
+            let port = fixed.unwrap_or_else(free_port);
             let d = dir.path().display();
             let conf = format!(
                 r#"options {{
@@ -123,7 +129,7 @@ controls {{ }};
             }
             let log = bind.log().join("\n");
             let _ = bind.child.kill();
-            if !log.contains("address in use") {
+            if fixed.is_some() || !log.contains("address in use") {
                 panic!("named did not start:\n{log}");
             }
         }

@@ -20,6 +20,7 @@ pub mod sync;
 pub mod table;
 pub mod tcp;
 pub mod upstream;
+pub mod xfr;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pldns");
 
