@@ -64,6 +64,22 @@ use std::path::Path;
 use diag::Diagnostics;
 use snapshot::Snapshot;
 
+/// [`load::Loader::start`] for `check` and `export`: what `serve` would
+/// serve, with what every producer kept in the state directory (Azure
+/// sync's pulls, secondary zones' copies, the zones' serials), which is
+/// only read.
+pub fn load_as_serve(
+    loader: &mut load::Loader,
+) -> Result<(Snapshot, load::Report, sync::kept::Restored), Diagnostics> {
+    let (config, config_error) = loader.open()?;
+    let dir = loader.state_dir().clone();
+    let restored = sync::kept::restore(&dir, loader.sources_mut(), &config);
+    let xfr = xfr::serve::prepare(loader, &config);
+    let (mut snapshot, report) = loader.first_build(config, config_error);
+    xfr.restore(&mut snapshot);
+    Ok((snapshot, report, restored))
+}
+
 /// Loads the config at `path` and every record source it names exactly as
 /// they are on disk, failing on any error (no state directory, no last
 /// good contents): for benches and tests. `serve`, `check` and `export` use

@@ -191,7 +191,7 @@ fn absolute(path: &Path) -> PathBuf {
 fn check(config: &Path, strict: bool) -> ExitCode {
     let config = absolute(config);
     let mut loader = Loader::new(&config, false);
-    let (snap, rep, restored) = match pldns::sync::kept::start(&mut loader) {
+    let (snap, rep, restored) = match pldns::load_as_serve(&mut loader) {
         Ok(r) => r,
         Err(diags) => return report(&diags, "configuration not valid"),
     };
@@ -272,7 +272,7 @@ fn export(config: &Path, format: &str, dir: Option<&Path>, zone: Option<&str>) -
     }
     let config = absolute(config);
     let mut loader = Loader::new(&config, false);
-    let (snap, rep, _) = match pldns::sync::kept::start(&mut loader) {
+    let (snap, rep, _) = match pldns::load_as_serve(&mut loader) {
         Ok(r) => r,
         Err(diags) => return report(&diags, "configuration not valid"),
     };

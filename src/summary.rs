@@ -47,6 +47,24 @@ pub fn summary(snap: &Snapshot, report: Option<&Report>) -> String {
     let _ = writeln!(s, "zones: {}", snap.zones.len());
     for (z, zc) in snap.zones.iter().zip(&cfg.zones) {
         match &z.local {
+            Some(l) if l.secondary => {
+                let _ = match &l.pulled {
+                    Some(c) => writeln!(
+                        s,
+                        "  zone {}: secondary, serial {} from its primary, {} records ({} names) answered of {} kept",
+                        z.name,
+                        l.soa.serial(),
+                        l.records,
+                        l.names,
+                        c.records.len()
+                    ),
+                    None => writeln!(
+                        s,
+                        "  zone {}: secondary, no copy yet (SERVFAIL until a primary answers)",
+                        z.name
+                    ),
+                };
+            }
             Some(l) => {
                 let miss = match l.on_miss {
                     OnMiss::Forward => "forward",
@@ -67,13 +85,6 @@ pub fn summary(snap: &Snapshot, report: Option<&Report>) -> String {
                     } else {
                         ""
                     },
-                );
-            }
-            None if zc.is_secondary() => {
-                let _ = writeln!(
-                    s,
-                    "  zone {}: secondary (answered from what its primaries send)",
-                    z.name
                 );
             }
             None => {

@@ -184,6 +184,14 @@ fn pldns_is_a_secondary_of_pldns_and_serves_its_kept_copy_with_the_primary_gone(
     assert!(status.success());
     let kept = files.state_dir().join("zones/secondary");
     assert!(kept.join(format!("{ZONE}.zone")).is_file());
+    let (ok, summary, _) = common::check(&files.path("pldns.toml"));
+    assert!(ok.success());
+    assert!(
+        summary.contains(&format!(
+            "zone {ZONE}: secondary, serial {current} from its primary"
+        )),
+        "{summary}"
+    );
     let s = Daemon::start(files);
     assert_eq!(
         a(s.addr, &new),

@@ -240,18 +240,6 @@ pub fn restore(dir: &StateDir, sources: &mut SourceSet, config: &Config) -> Rest
     restored
 }
 
-/// The first load as `serve` makes it, for `check` and `export`: the
-/// config, the kept pulls, every record file.
-pub fn start(
-    loader: &mut crate::load::Loader,
-) -> Result<(crate::snapshot::Snapshot, crate::load::Report, Restored), crate::diag::Diagnostics> {
-    let (config, config_error) = loader.open()?;
-    let dir = loader.state_dir().clone();
-    let restored = restore(&dir, loader.sources_mut(), &config);
-    let (snapshot, report) = loader.first_build(config, config_error);
-    Ok((snapshot, report, restored))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,9 +17,10 @@ pub fn file_name(zone: &Name) -> String {
 /// The zone file of one zone with records: the SOA, the NS, then the
 /// records sorted by owner.
 pub fn zone_text(view: ZoneView<'_>) -> String {
-    let mut table: Vec<_> = view.table_records().collect();
-    table.sort_by_cached_key(|r| (name_text(r.owner), r.rtype));
-    let records: Vec<_> = view.apex_records().chain(table).collect();
+    // The apex first, then by owner (a secondary zone's copy whole).
+    let apex = view.apex();
+    let mut records: Vec<_> = view.records().collect();
+    records.sort_by_cached_key(|r| (r.owner != apex, name_text(r.owner), r.rtype));
     let soa = view.soa();
     let mut out = String::new();
     let comment = format!(
