@@ -270,3 +270,43 @@ fn a_primarys_serial_survives_a_restart_and_grows_with_every_change() {
         second
     ));
 }
+
+#[test]
+fn secondary_zones_come_and_go_with_config_edits() {
+    let p = primary(free_port());
+    let files = Files::new(&[]);
+    key_file(&files, SECRET);
+    let config = |with_zone: bool| {
+        // Without the secondary zone: the same zone with (no) records of
+        // its own.
+        let zone = if with_zone {
+            format!(
+                "[[zone]]\nname = \"{ZONE}\"\nprimaries = [\"{}\"]\ntsig_key = \"xfr-key\"\n",
+                p.addr
+            )
+        } else {
+            format!("[[zone]]\nname = \"{ZONE}\"\nrecords = []\non_miss = \"nxdomain\"\n")
+        };
+        format!(
+            "{}[upstream]\nservers = [\"127.0.0.1:9\"]\n{zone}{TSIG}",
+            common::SERVER
+        )
+    };
+    files.write("pldns.toml", &config(false));
+    let s = Daemon::start(files);
+    let acct = format!("acct.{ZONE}");
+    s.files.write("pldns.toml", &config(true));
+    wait_for(
+        "the new secondary zone is pulled",
+        Duration::from_secs(10),
+        || a(s.addr, &acct) == ["10.0.0.1"],
+    );
+    s.files.write("pldns.toml", &config(false));
+    wait_for("the pulled data leaves", Duration::from_secs(10), || {
+        answer(s.addr, &acct, RecordType::A).is_some_and(|m| rcode(&m) == ResponseCode::NXDomain)
+    });
+    s.files.write("pldns.toml", &config(true));
+    wait_for("pulled again", Duration::from_secs(10), || {
+        a(s.addr, &acct) == ["10.0.0.1"]
+    });
+}

@@ -109,6 +109,10 @@ impl Sink for StateSink {
             state.remove_source(source_id(zone));
         }
     }
+
+    fn removed(&self, zone: &Name) {
+        self.expire(zone);
+    }
 }
 
 #[cfg(test)]

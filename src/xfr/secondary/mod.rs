@@ -68,6 +68,10 @@ pub trait Sink: Send + Sync + 'static {
     /// The copy outlived the SOA's expire without a refresh: stop serving
     /// the zone's data (SERVFAIL).
     fn expire(&self, zone: &Name);
+    /// The zone is no longer a secondary zone here: its data leaves.
+    fn removed(&self, zone: &Name) {
+        let _ = zone;
+    }
 }
 
 /// The SOA timers a secondary follows (RFC 1035 §3.3.13), bounded: a
@@ -184,11 +188,15 @@ impl Manager {
     /// a Tokio runtime.
     pub fn reconcile(&mut self, config: &Config) {
         let wanted = ZoneSettings::of(config);
+        let sink = &self.sink;
         self.running.retain(|name, r| {
             let keep = wanted.contains(&r.settings);
             if !keep {
                 tracing::info!(zone = %name, "secondary zone removed or changed: stopping its task");
                 r.task.abort();
+                if !wanted.iter().any(|w| &w.zone == name) {
+                    sink.removed(name);
+                }
             }
             keep
         });
