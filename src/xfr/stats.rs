@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
-use parking_lot::RwLock;
+use arc_swap::ArcSwap;
 
 use crate::name::Name;
 
@@ -244,36 +244,48 @@ pub struct SecondaryReport {
 }
 
 /// Every zone's counters. Zones appear at their first event; the exposition
-/// shows the zones of the config in service only.
+/// shows the zones of the config in service only. The map is replaced
+/// whole when a zone comes or goes (rare), so reading it never waits.
 #[derive(Debug, Default)]
 pub struct XfrStats {
-    zones: RwLock<BTreeMap<Name, Arc<ZoneStats>>>,
+    zones: ArcSwap<BTreeMap<Name, Arc<ZoneStats>>>,
 }
 
 impl XfrStats {
     /// The counters of `zone` (a configured zone: never a name taken from
     /// a request, which would let clients grow this map).
     pub fn zone(&self, zone: &Name) -> Arc<ZoneStats> {
-        if let Some(z) = self.zones.read().get(zone) {
+        if let Some(z) = self.zones.load().get(zone) {
             return z.clone();
         }
-        self.zones.write().entry(zone.clone()).or_default().clone()
+        let mut found = None;
+        self.zones.rcu(|map| {
+            let mut map = BTreeMap::clone(map);
+            found = Some(map.entry(zone.clone()).or_default().clone());
+            map
+        });
+        found.unwrap_or_default()
     }
 
     /// Forgets zones no longer configured.
     pub fn retain(&self, keep: impl Fn(&Name) -> bool) {
-        self.zones.write().retain(|z, _| keep(z));
+        if self.zones.load().keys().all(&keep) {
+            return;
+        }
+        self.zones.rcu(|map| {
+            let mut map = BTreeMap::clone(map);
+            map.retain(|z, _| keep(z));
+            map
+        });
     }
 
     /// Every zone's state now.
     pub fn zones(&self, now: u64) -> Vec<ZoneReport> {
-        let zones: Vec<(Name, Arc<ZoneStats>)> = self
-            .zones
-            .read()
+        self.zones
+            .load()
             .iter()
-            .map(|(n, z)| (n.clone(), z.clone()))
-            .collect();
-        zones.iter().map(|(n, z)| z.report(n, now)).collect()
+            .map(|(n, z)| z.report(n, now))
+            .collect()
     }
 }
 
