@@ -415,6 +415,13 @@ pub async fn apply(state: &Arc<State>, trigger: Trigger, hold: &[PathBuf]) {
         warn!("the metrics address changed; restart pldns to apply it");
     }
     crate::status::notify_systemd(&new, &report);
+    // Zone transfer: keep the serials, NOTIFY the secondaries of zones that
+    // changed, start or stop secondary zones (file I/O: off the workers).
+    let st = state.clone();
+    let after = tokio::task::spawn_blocking(move || st.xfr.after_swap(Some(&old), &new));
+    if let Err(e) = after.await {
+        error!("zone transfer's part of the reload failed: {e}");
+    }
 }
 
 /// Warnings new since `before` (all of them at start-up): a warning that

@@ -200,7 +200,8 @@ impl State {
         let report = Arc::new(report);
         self.report.store(report.clone());
         self.swapped.send_modify(|n| *n = n.wrapping_add(1));
-        self.xfr.after_swap(Some(&old), &new);
+        // Zone transfer hears of the swap from `reload::apply`, once the
+        // reload is counted and logged (`Replication::after_swap`).
         (old, new, report)
     }
 }
