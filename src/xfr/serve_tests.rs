@@ -186,3 +186,29 @@ fn transfers_out_of_a_secondary_zone_pass_the_copy_on_whole() {
     assert_eq!(deltas[0].added.len(), 1);
     assert_eq!(c42.apply(&soa, &deltas).unwrap(), *c43);
 }
+
+#[tokio::test]
+async fn a_secondary_zone_notifies_its_own_secondaries_when_its_copy_moves() {
+    let downstream = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let at = downstream.local_addr().unwrap();
+    let text = CONFIG.replace(
+        "transfer_allow = [\"10.9.0.0/16\"]",
+        &format!("transfer_allow = [\"10.9.0.0/16\"]\nnotify = [\"{at}\"]"),
+    );
+    let build = |c: &Arc<ZoneCopy>| {
+        let cfg = config::parse(Path::new("/t/pldns.toml"), &text).unwrap();
+        let mut sources = SourceSet::new(None, false);
+        sources.refresh_files(&cfg, &[]);
+        sources.submit(source_id(&n("sec.test")), c.contents(), false);
+        let built = sources.build(&cfg);
+        Snapshot::build(cfg, built.records, None)
+    };
+    let (a, b) = (build(&copy(42, "")), build(&copy(43, "")));
+    let mut notifier = crate::xfr::notifier::Notifier::new(vec![std::time::Duration::from_secs(2)]);
+    assert_eq!(notifier.changed(Some(&a), &a), 0, "same serial: nothing");
+    assert_eq!(notifier.changed(Some(&a), &b), 1);
+    let mut buf = vec![0u8; 2048];
+    let (len, _) = downstream.recv_from(&mut buf).await.unwrap();
+    let got = crate::xfr::notify::parse(&buf[..len]).unwrap();
+    assert_eq!(got.serial, Some(43), "the primary's serial, passed on");
+}
