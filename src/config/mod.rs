@@ -104,12 +104,6 @@ impl ZoneConfig {
     pub fn is_secondary(&self) -> bool {
         self.transfer.is_secondary()
     }
-
-    /// Answered here, from the table: a zone with records of its own, or
-    /// a secondary zone (from its primary's data).
-    pub fn is_local(&self) -> bool {
-        self.has_records() || self.is_secondary()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

@@ -95,6 +95,14 @@ impl ZoneTransfer {
     }
 }
 
+impl super::ZoneConfig {
+    /// Answered here, from the table: a zone with records of its own, or
+    /// a secondary zone (from its primary's data).
+    pub fn is_local(&self) -> bool {
+        self.has_records() || self.is_secondary()
+    }
+}
+
 /// The `[[tsig]]` keys read, and the names of all declared (a zone naming a
 /// key whose file is broken gets one error, about the file).
 pub(super) struct TsigKeys {
