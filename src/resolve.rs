@@ -17,6 +17,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use hickory_proto::op::Message;
+
 use crate::cache::{Cache, Depends};
 use crate::chain::{self, End, Hop, Start};
 use crate::classify::{Route, classify};
@@ -186,6 +188,9 @@ fn forward(
         draft,
         writer,
         touched,
+        cacheable: true,
+        forwards: 0,
+        upstream: None,
     }))
 }
 
@@ -286,6 +291,12 @@ pub struct Pending {
     /// The table wrote part of the answer: it is counted as spliced and
     /// cached only while the table is unchanged.
     touched: bool,
+    /// No hop so far asked about a name inside a zone with records.
+    cacheable: bool,
+    /// Answers fed so far (at most [`MAX_FORWARDS`]).
+    forwards: usize,
+    /// The forwarder whose answer was fed last.
+    upstream: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -305,6 +316,14 @@ pub struct Completed {
     pub source: Source,
     /// The forwarder whose answer it carries (the last one asked).
     pub upstream: Option<SocketAddr>,
+}
+
+/// What a [`Pending`] becomes once it is fed its forwarders' answer.
+pub enum Step {
+    /// The client's reply is ready.
+    Done(Completed),
+    /// The chain left the table again: ask [`Pending::question`] next.
+    Ask(Box<Pending>),
 }
 
 impl Pending {
@@ -327,106 +346,138 @@ impl Pending {
         servfail(&self.question.query(), ours, self.limit, out);
     }
 
+    /// What to ask upstream now.
+    pub fn question(&self) -> forward::Question<'_> {
+        let q = &self.question;
+        forward::Question {
+            name: self.hop.name.wire(),
+            qtype: q.qtype,
+            dnssec_ok: q.edns.is_some_and(|e| e.dnssec_ok),
+            checking_disabled: q.cd,
+        }
+    }
+
+    /// Whom to ask it: the forwarders of the zone the name is in.
+    pub fn servers(&self) -> &Arc<[SocketAddr]> {
+        self.snap.forwarders(self.hop.zone)
+    }
+
     /// Asks the forwarders, splices their answer into the zones with
     /// records, follows the chain on through the table (and upstream again
     /// where it leaves it), caches the result and returns this client's
-    /// reply.
+    /// reply. The sockets are here; every decision is in [`Pending::feed`].
     pub async fn resume(
         self: Box<Self>,
         forwarder: &Forwarder,
         cache: Option<&Cache>,
         stats: &Stats,
     ) -> Completed {
-        let Pending {
-            snap,
-            question,
-            limit,
-            mut hop,
-            mut draft,
-            writer,
-            mut touched,
-        } = *self;
-        let q = question.query();
-        let ours = snap.config.edns_udp_size;
-        // Upstream data for a name inside a zone with records is relayed but
-        // never cached: the table may gain that name at any moment.
-        let mut cacheable = true;
-        let mut upstream = None;
-        let mut w = ResponseWriter::resume(&mut draft, writer);
         // One deadline for the whole client query, however many hops and
         // forwarders it takes: no try starts after it.
-        let deadline = Instant::now() + snap.config.query_timeout;
-        for _ in 0..MAX_FORWARDS {
-            cacheable &= snap.local_zone_of(hop.name.wire()).is_none();
-            let ask = forward::Question {
-                name: hop.name.wire(),
-                qtype: q.qtype,
-                dnssec_ok: q.edns.is_some_and(|e| e.dnssec_ok),
-                checking_disabled: q.cd,
-            };
-            let servers = snap.forwarders(hop.zone);
-            let timeout = snap.config.timeout;
-            let reply = match forwarder.query(servers, ask, timeout, deadline).await {
-                Ok((reply, server)) => {
-                    upstream = Some(server);
-                    reply
-                }
-                Err(_) => break,
-            };
-            let end = match splice(&snap, q.qtype, &mut w, hop.name.wire(), &reply) {
-                Spliced::Relayed { rcode, authentic } => {
-                    // RFC 4035 §3.2.3: AD only for data we relay untouched.
-                    w.set_flags(authentic && !touched);
-                    End::Done(rcode)
-                }
-                Spliced::Cut { zone, name } => {
-                    touched = true;
-                    w.set_flags(false);
-                    let cut = Start::Cut { zone, name };
-                    chain::follow(&snap, &q, &cut, &mut w, &stats.misses)
-                }
-            };
-            match end {
-                End::Done(rcode) => {
-                    w.set_rcode(rcode);
-                    let body = w.finish_body();
-                    if cacheable && let Some(cache) = cache {
-                        let depends = if touched {
-                            Depends::Table
-                        } else {
-                            Depends::Routing
-                        };
-                        let generation = Cache::generation_for(depends, snap.generations());
-                        cache.store(&q, body, rcode, generation, Instant::now());
-                    }
-                    wire::seal(body, q.edns, ours, limit, rcode);
-                    let source = if touched {
-                        Source::Spliced
-                    } else {
-                        Source::Forwarded
-                    };
-                    return Completed {
-                        reply: draft,
-                        source,
-                        upstream,
-                    };
-                }
-                End::Forward(next) => {
-                    hop = next;
-                    touched = true;
-                }
+        let deadline = Instant::now() + self.snap.config.query_timeout;
+        let timeout = self.snap.config.timeout;
+        let mut pending = self;
+        loop {
+            let servers = pending.servers();
+            let answer = forwarder.query(servers, pending.question(), timeout, deadline);
+            let answer = answer.await.ok();
+            let answer = answer.as_ref().map(|(reply, server)| (&**reply, *server));
+            match pending.feed(answer, cache, stats) {
+                Step::Done(done) => return done,
+                Step::Ask(next) => pending = next,
             }
         }
-        // Every forwarder failed (timeouts, SERVFAIL, REFUSED, garbage, the
-        // query's deadline), or the chain kept leaving the table. RFC 8767
-        // §4: an answer that expired less than `serve_stale_s` ago, with
-        // TTL 30, beats SERVFAIL. (Its §5 "client response timer", which
-        // answers stale before resolution gives up, is not used: the
-        // query's own deadline, `query_timeout_ms`, already bounds the wait.)
+    }
+
+    /// Takes the forwarders' answer to [`Pending::question`] (`None`: none
+    /// answered usefully in time) and the server that gave it: splices it
+    /// into the zones with records, follows the chain on through the table,
+    /// and either finishes the reply (cached when it may be) or says what
+    /// to ask next. No I/O, so tests and fuzzing drive it with scripted
+    /// answers.
+    pub fn feed(
+        self: Box<Self>,
+        answer: Option<(&Message, SocketAddr)>,
+        cache: Option<&Cache>,
+        stats: &Stats,
+    ) -> Step {
+        let mut p = *self;
+        let q = p.question.query();
+        let ours = p.snap.config.edns_udp_size;
+        let Some((reply, server)) = answer else {
+            return Step::Done(p.give_up(&q, cache));
+        };
+        p.upstream = Some(server);
+        // Upstream data for a name inside a zone with records is relayed but
+        // never cached: the table may gain that name at any moment.
+        p.cacheable &= p.snap.local_zone_of(p.hop.name.wire()).is_none();
+        p.forwards += 1;
+        let mut w = ResponseWriter::resume(&mut p.draft, p.writer);
+        let end = match splice(&p.snap, q.qtype, &mut w, p.hop.name.wire(), reply) {
+            Spliced::Relayed { rcode, authentic } => {
+                // RFC 4035 §3.2.3: AD only for data we relay untouched.
+                w.set_flags(authentic && !p.touched);
+                End::Done(rcode)
+            }
+            Spliced::Cut { zone, name } => {
+                p.touched = true;
+                w.set_flags(false);
+                let cut = Start::Cut { zone, name };
+                chain::follow(&p.snap, &q, &cut, &mut w, &stats.misses)
+            }
+        };
+        let rcode = match end {
+            End::Done(rcode) => rcode,
+            End::Forward(next) => {
+                p.writer = w.suspend();
+                if p.forwards >= MAX_FORWARDS {
+                    // The chain kept leaving the table.
+                    return Step::Done(p.give_up(&q, cache));
+                }
+                p.hop = next;
+                p.touched = true;
+                return Step::Ask(Box::new(p));
+            }
+        };
+        w.set_rcode(rcode);
+        let body = w.finish_body();
+        if p.cacheable
+            && let Some(cache) = cache
+        {
+            let depends = if p.touched {
+                Depends::Table
+            } else {
+                Depends::Routing
+            };
+            let generation = Cache::generation_for(depends, p.snap.generations());
+            cache.store(&q, body, rcode, generation, Instant::now());
+        }
+        wire::seal(body, q.edns, ours, p.limit, rcode);
+        let source = if p.touched {
+            Source::Spliced
+        } else {
+            Source::Forwarded
+        };
+        Step::Done(Completed {
+            reply: p.draft,
+            source,
+            upstream: p.upstream,
+        })
+    }
+
+    /// Every forwarder failed (timeouts, SERVFAIL, REFUSED, garbage, the
+    /// query's deadline), or the chain kept leaving the table. RFC 8767 §4:
+    /// an answer that expired less than `serve_stale_s` ago, with TTL 30,
+    /// beats SERVFAIL. (Its §5 "client response timer", which answers stale
+    /// before resolution gives up, is not used: the query's own deadline,
+    /// `query_timeout_ms`, already bounds the wait.)
+    fn give_up(&self, q: &Query<'_>, cache: Option<&Cache>) -> Completed {
+        let ours = self.snap.config.edns_udp_size;
         let mut out = Vec::with_capacity(512);
         if let Some(cache) = cache {
-            let seal = (ours, limit);
-            if cache.stale_answer(&q, snap.generations(), Instant::now(), seal, &mut out) {
+            let seal = (ours, self.limit);
+            let generations = self.snap.generations();
+            if cache.stale_answer(q, generations, Instant::now(), seal, &mut out) {
                 return Completed {
                     reply: out,
                     source: Source::Stale,
@@ -434,11 +485,11 @@ impl Pending {
                 };
             }
         }
-        servfail(&q, ours, limit, &mut out);
+        servfail(q, ours, self.limit, &mut out);
         Completed {
             reply: out,
             source: Source::Own,
-            upstream,
+            upstream: self.upstream,
         }
     }
 }

@@ -284,3 +284,92 @@ fn run_from(
 ) -> Outcome {
     resolve(snap, None, stats, packet, client, Transport::Udp, out)
 }
+
+/// An upstream answer to `asked`: a CNAME to `target` (when given) and an
+/// A record for the last name.
+fn upstream(asked: &str, target: Option<&str>, addr: [u8; 4]) -> Message {
+    use hickory_proto::op::{MessageType, OpCode};
+    use hickory_proto::rr::rdata::{A, CNAME};
+    use hickory_proto::rr::{RData, Record};
+    let name = |s: &str| hickory_proto::rr::Name::from_ascii(s).unwrap();
+    let mut m = Message::response(7, OpCode::Query);
+    m.metadata.message_type = MessageType::Response;
+    let mut last = name(asked);
+    if let Some(t) = target {
+        m.add_answer(Record::from_rdata(last, 60, RData::CNAME(CNAME(name(t)))));
+        last = name(t);
+    }
+    m.add_answer(Record::from_rdata(
+        last,
+        60,
+        RData::A(A::from(std::net::Ipv4Addr::from(addr))),
+    ));
+    m
+}
+
+fn server() -> SocketAddr {
+    "127.0.0.1:53".parse().unwrap()
+}
+
+fn forwarded(snap: &Arc<Snapshot>, stats: &Stats, name: &str, qtype: u16) -> Box<Pending> {
+    let mut out = Vec::new();
+    match run(snap, stats, &query(name, qtype, true), &mut out) {
+        Outcome::Forward(p) => p,
+        other => panic!("not forwarded: {other:?}"),
+    }
+}
+
+#[test]
+fn a_fed_chain_that_enters_the_table_is_spliced_and_cached() {
+    let snap = snapshot();
+    let stats = Stats::default();
+    let cache = Cache::new(&snap.config.cache).unwrap();
+    let p = forwarded(&snap, &stats, "cdn.example.com", 1);
+    assert_eq!(p.question().name, n("cdn.example.com").wire());
+    assert_eq!(p.question().qtype, 1);
+    let reply = upstream(
+        "cdn.example.com",
+        Some(&format!("acct.{ZONE}")),
+        [52, 1, 2, 3],
+    );
+    let Step::Done(done) = p.feed(Some((&reply, server())), Some(&cache), &stats) else {
+        panic!("the table finishes this chain");
+    };
+    assert_eq!(done.source, Source::Spliced);
+    assert_eq!(done.upstream, Some(server()));
+    let m = Message::from_vec(&done.reply).unwrap();
+    let data: Vec<String> = m.answers.iter().map(|r| r.data.to_string()).collect();
+    assert_eq!(data, [format!("acct.{ZONE}."), "10.0.0.5".to_string()]);
+    assert_eq!(cache.len(), 1, "stored for the next client");
+}
+
+#[test]
+fn no_answer_is_servfail_and_a_chain_leaving_the_table_forever_stops() {
+    let snap = snapshot();
+    let stats = Stats::default();
+    let p = forwarded(&snap, &stats, "www.example.com", 1);
+    let Step::Done(done) = p.feed(None, None, &stats) else {
+        panic!("nothing more to ask");
+    };
+    assert_eq!((rcode(&done.reply), done.source), (2, Source::Own));
+
+    // alias.ZONE CNAME www.example.com, and upstream sends www.example.com
+    // back into the table at alias.ZONE: a loop through the forwarder.
+    let mut p = forwarded(&snap, &stats, &format!("alias.{ZONE}"), 1);
+    let reply = upstream(
+        "www.example.com",
+        Some(&format!("alias.{ZONE}")),
+        [1, 1, 1, 1],
+    );
+    for asked in 1.. {
+        assert_eq!(p.question().name, n("www.example.com").wire());
+        match p.feed(Some((&reply, server())), None, &stats) {
+            Step::Ask(next) => p = next,
+            Step::Done(done) => {
+                assert_eq!(asked, MAX_FORWARDS);
+                assert_eq!((rcode(&done.reply), done.source), (2, Source::Own));
+                break;
+            }
+        }
+    }
+}
