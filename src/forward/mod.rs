@@ -25,7 +25,7 @@ use tracing::debug;
 
 pub use faillog::{Failure, FailureLog};
 pub use health::{Health, Verdict};
-pub use reply::{Discard, DiscardCounts, Discards, PLAIN_PAYLOAD, UPSTREAM_PAYLOAD};
+pub use reply::{Discard, DiscardCounts, Discards, PLAIN_PAYLOAD, UPSTREAM_PAYLOAD, accept};
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum ForwardError {
