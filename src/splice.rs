@@ -57,7 +57,13 @@ pub fn splice(
         };
         chain.push(rec);
         let target = wire_of(&target.0);
-        if !asked_is_local && let Some(zone) = snap.local_zone_of(&target) {
+        // For a name the table lacks (`on_miss = "forward"`), upstream's
+        // chain is relayed as it is while it stays outside the table; it is
+        // cut only where it reaches a name the table has, which is answered
+        // from the table alone (contract item 2).
+        if let Some(zone) = snap.local_zone_of(&target)
+            && (!asked_is_local || snap.node(&target).is_some())
+        {
             cut = NameBuf::from_wire(&target).map(|name| (zone, name));
             break;
         }
@@ -67,8 +73,15 @@ pub fn splice(
     let Some((zone, name)) = cut else {
         // No cut: relay every section. Records the upstream sent for names
         // inside our zones with records are dropped (they would be public
-        // data for private names), unless we asked about such a name.
-        let keep = |r: &Record| asked_is_local || snap.local_zone_of(&wire_of(&r.name)).is_none();
+        // data for private names), unless we asked about such a name; even
+        // then, never for a name the table has.
+        let keep = |r: &Record| {
+            let owner = wire_of(&r.name);
+            match snap.local_zone_of(&owner) {
+                None => true,
+                Some(_) => asked_is_local && snap.node(&owner).is_none(),
+            }
+        };
         w.section(ANSWER);
         reply
             .answers

@@ -234,3 +234,45 @@ fn a_cname_query_gets_the_cname_and_not_the_chain_behind_it() {
     assert_eq!(up.queries(), 1);
     assert_eq!(d.metric(missing), 0.0);
 }
+
+#[test]
+fn a_forwarded_miss_never_shadows_a_name_the_table_has() {
+    // Found by the fuzz corpus (fuzz/corpus/query/seed-dig-282a57750bcc, a
+    // real BIND answer): a name the table lacks is forwarded, and upstream
+    // chains it to a name the table has, with public data for that name.
+    let azure = Upstream::start(|q| {
+        Reply::ok(vec![
+            cname(
+                &question(q).0,
+                "acct.privatelink.blob.core.windows.net.",
+                60,
+            ),
+            cname(
+                "acct.privatelink.blob.core.windows.net.",
+                "blob.bl5prdstr09a.store.core.windows.net.",
+                60,
+            ),
+            a("blob.bl5prdstr09a.store.core.windows.net.", PUBLIC_IP, 60),
+            a("acct.privatelink.blob.core.windows.net.", PUBLIC_IP, 60),
+        ])
+    });
+    let zones = privatelink_zones("forward", &format!("forwarders = [\"{}\"]", azure.addr));
+    let d = start(&azure, &zones, 1000);
+    let m = d.query("shadow.privatelink.blob.core.windows.net", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(
+        answers(&m),
+        vec![
+            (
+                "shadow.privatelink.blob.core.windows.net.".into(),
+                RecordType::CNAME,
+                "acct.privatelink.blob.core.windows.net.".into()
+            ),
+            (
+                "acct.privatelink.blob.core.windows.net.".into(),
+                RecordType::A,
+                "10.0.0.5".into()
+            ),
+        ]
+    );
+}
