@@ -102,6 +102,11 @@ fn signed(messages: &[&[u8]], key: &Arc<Key>, keys: &Keyring, now: u64, at: usiz
     let mut request = first.to_vec();
     let start = request.len();
     let mut client = sign_request(&mut request, key, now);
+    if find(&request).is_err() {
+        // A compression pointer into the header: ARCOUNT, which signing
+        // changes, became part of a name. Not a message anyone sends.
+        return;
+    }
     let signed = match verify_request(&request, keys, now) {
         Ok(RequestAuth::Signed(s)) => s,
         other => panic!("our own signature does not verify: {other:?}"),
@@ -125,6 +130,9 @@ fn signed(messages: &[&[u8]], key: &Arc<Key>, keys: &Keyring, now: u64, at: usiz
         let mut msg = m.to_vec();
         let start = msg.len();
         server.sign(&mut msg, now);
+        if find(&msg).is_err() {
+            return;
+        }
         if i + 1 == rest.len()
             && let Some(bad) = changed(&msg, start, key, at, mask)
         {

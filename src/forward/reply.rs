@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use hickory_proto::op::{Edns, Message, MessageType, Query};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, RecordType};
 
 use super::{Question, wire_of};
@@ -127,6 +127,10 @@ pub fn parse_whole(bytes: &[u8]) -> Result<Message, Discard> {
 pub fn matches(reply: &Message, id: u16, q: Question<'_>) -> bool {
     reply.metadata.id == id
         && reply.metadata.message_type == MessageType::Response
+        // An UPDATE-coded reply may carry empty-RDATA records that hickory
+        // reads only in UPDATE messages: relayed, they make an answer no
+        // client can parse.
+        && reply.metadata.op_code == OpCode::Query
         && reply.queries.len() == 1
         && reply
             .queries

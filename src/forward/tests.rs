@@ -249,11 +249,16 @@ async fn garbage_mismatched_and_oversized_answers_are_discarded_and_counted() {
         wrong_id[0] ^= 0xFF;
         let mut trailing = answer(q, ResponseCode::NoError, 1);
         trailing.push(0);
+        // Opcode UPDATE (found by fuzzing: its empty-RDATA records made
+        // replies that no client could parse).
+        let mut update = answer(q, ResponseCode::NoError, 1);
+        update[2] |= 5 << 3;
         // 200 addresses: about 3.2 KB, far over the 1232 we advertise.
         vec![
             vec![0xDE, 0xAD],
             wrong_id,
             trailing,
+            update,
             answer(q, ResponseCode::NoError, 200),
         ]
     })
@@ -266,7 +271,7 @@ async fn garbage_mismatched_and_oversized_answers_are_discarded_and_counted() {
         "the TCP answer, after the oversized UDP one"
     );
     let d = f.discards();
-    assert_eq!((d.malformed, d.mismatched, d.oversized), (2, 1, 1));
+    assert_eq!((d.malformed, d.mismatched, d.oversized), (2, 2, 1));
 
     // Garbage over TCP ends the try at once, and counts against the server.
     let liar = fake(|q, tcp| {

@@ -53,6 +53,10 @@ pub fn parse_name(text: &str, origin: &Name) -> Result<Name, String> {
     if text == "@" {
         return Ok(origin.clone());
     }
+    if text == "." {
+        // The root, as `name_text` writes it (a CNAME or MX target of ".").
+        return Ok(Name::from_canonical_wire(&[0]));
+    }
     let mut wire = Vec::with_capacity(text.len() + 2);
     let mut label = Vec::new();
     let bytes = text.as_bytes();
@@ -100,7 +104,7 @@ pub fn parse_name(text: &str, origin: &Name) -> Result<Name, String> {
     if !label.is_empty() {
         flush(&mut label, &mut wire)?;
     }
-    if absolute || text == "." {
+    if absolute {
         wire.push(0);
     } else {
         wire.extend_from_slice(origin.wire());
