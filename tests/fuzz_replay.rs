@@ -1,7 +1,8 @@
-//! Replays every committed fuzz corpus file (fuzz/corpus/<target>/) through
-//! the same target bodies the libFuzzer binaries run (fuzz/harness/), on
-//! the stable toolchain and without libFuzzer: an input that once broke an
-//! invariant stays a test. See fuzz/README.md.
+//! Replays every committed fuzz input through the same target bodies the
+//! libFuzzer binaries run (fuzz/harness/), on the stable toolchain and
+//! without libFuzzer: the corpora (fuzz/corpus/<target>/) and the inputs
+//! that once broke an invariant (fuzz/regressions/<target>/, kept apart so
+//! that minimising a corpus never drops them). See fuzz/README.md.
 
 #[path = "../fuzz/harness/mod.rs"]
 mod harness;
@@ -10,15 +11,19 @@ use std::path::Path;
 
 #[test]
 fn every_corpus_file_keeps_every_invariant() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut total = 0;
     let mut broken = Vec::new();
     for (target, run) in harness::TARGETS {
-        let dir = root.join(target);
+        let dir = root.join("corpus").join(target);
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.expect("corpus entry").path())
             .collect();
+        let regressions = root.join("regressions").join(target);
+        if let Ok(dir) = std::fs::read_dir(regressions) {
+            files.extend(dir.map(|e| e.expect("regression entry").path()));
+        }
         files.sort();
         assert!(!files.is_empty(), "no seeds for {target}");
         for f in &files {

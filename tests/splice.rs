@@ -237,7 +237,7 @@ fn a_cname_query_gets_the_cname_and_not_the_chain_behind_it() {
 
 #[test]
 fn a_forwarded_miss_never_shadows_a_name_the_table_has() {
-    // Found by the fuzz corpus (fuzz/corpus/query/seed-dig-282a57750bcc, a
+    // Found by the fuzz corpus (fuzz/regressions/query/shadow-of-a-table-name, a
     // real BIND answer): a name the table lacks is forwarded, and upstream
     // chains it to a name the table has, with public data for that name.
     let azure = Upstream::start(|q| {
