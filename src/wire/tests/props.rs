@@ -1,6 +1,7 @@
 //! Property tests: every message the writer builds parses with hickory-proto
 //! and gives back every owner and RDATA name as written, wherever in a
-//! message of up to 64 KiB the names land.
+//! message of up to 64 KiB the names land, in every section, sealed for any
+//! client limit, and across a suspension (the answer waiting for upstream).
 
 use hickory_proto::op::Message;
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
@@ -77,9 +78,47 @@ fn query_packet(qname: &[u8], edns: bool) -> Vec<u8> {
     p
 }
 
+/// Where a record goes: its section, and whether the writer is suspended
+/// just before it (as a query waits for a forwarder with the table's part
+/// of the answer written; the buffer moves, the writer state with it).
+#[derive(Debug, Clone)]
+struct Placed {
+    section: usize,
+    suspend: bool,
+    item: Item,
+}
+
+fn placed() -> impl Strategy<Value = Placed> {
+    (0usize..3, prop::bool::weighted(0.2), item()).prop_map(|(section, suspend, item)| Placed {
+        section,
+        suspend,
+        item,
+    })
+}
+
 /// Writes `lead` bytes of padding, then `items`, as a TCP answer would be;
 /// returns the message and what each record must read back as.
 fn build(qname: &[u8], lead: usize, items: &[Item], edns: bool) -> (Vec<u8>, Vec<Expected>) {
+    let placed: Vec<Placed> = items
+        .iter()
+        .map(|item| Placed {
+            section: ANSWER,
+            suspend: false,
+            item: item.clone(),
+        })
+        .collect();
+    build_placed(qname, lead, &placed, edns, u16::MAX as usize)
+}
+
+/// The same with records in any section (in section order), suspensions,
+/// and the message sealed for `limit`.
+fn build_placed(
+    qname: &[u8],
+    lead: usize,
+    items: &[Placed],
+    edns: bool,
+    limit: usize,
+) -> (Vec<u8>, Vec<Expected>) {
     let p = query_packet(qname, edns);
     let q = parse_query(&p).unwrap();
     let mut out = Vec::new();
@@ -90,8 +129,16 @@ fn build(qname: &[u8], lead: usize, items: &[Item], edns: bool) -> (Vec<u8>, Vec
         w.record(q.qname.wire(), PAD, 1, Rdata::Bytes(&pad));
         want.push((q.qname.wire().to_vec(), PAD, pad));
     }
-    for it in items {
-        match it {
+    for (i, placed) in items.iter().enumerate() {
+        if placed.suspend && i > 0 {
+            let suspended = w.suspend();
+            // The draft travels in the `Pending`: another allocation.
+            out = out.clone();
+            w = ResponseWriter::resume(&mut out, suspended);
+        }
+        let section = placed.section;
+        w.section(section);
+        match &placed.item {
             Item::Cname(o, t) => {
                 w.record(o, rtype::CNAME, 300, Rdata::Name(t));
                 want.push((o.clone(), rtype::CNAME, t.clone()));
@@ -101,7 +148,7 @@ fn build(qname: &[u8], lead: usize, items: &[Item], edns: bool) -> (Vec<u8>, Vec
                 want.push((o.clone(), rtype::A, vec![10, 1, 2, 3]));
             }
             Item::Relayed(o, t) => {
-                w.relayed(ANSWER, o, rtype::CNAME, CLASS_IN, 300, t);
+                w.relayed(section, o, rtype::CNAME, CLASS_IN, 300, t);
                 want.push((o.clone(), rtype::CNAME, t.clone()));
             }
             Item::Pad(o, n) => {
@@ -111,12 +158,13 @@ fn build(qname: &[u8], lead: usize, items: &[Item], edns: bool) -> (Vec<u8>, Vec
             }
         }
     }
-    w.finish(q.edns, 1232, u16::MAX as usize, Rcode::NoError);
+    w.finish(q.edns, 1232, limit, Rcode::NoError);
     (out, want)
 }
 
-/// Parses `msg` and compares it with `want`; a message that did not fit in
-/// 64 KiB must come back truncated to its question.
+/// Parses `msg` and compares every record of every section, in order, with
+/// `want`; a message that did not fit its limit must come back truncated to
+/// its question.
 fn check(qname: &[u8], msg: &[u8], want: &[Expected], edns: bool) -> Result<(), String> {
     let m = Message::from_vec(msg).map_err(|e| format!("hickory: {e}"))?;
     if m.queries.len() != 1 || wire_of(m.queries[0].name()) != qname {
@@ -125,17 +173,23 @@ fn check(qname: &[u8], msg: &[u8], want: &[Expected], edns: bool) -> Result<(), 
     if edns && m.edns.as_ref().is_none_or(|e| !e.flags().dnssec_ok) {
         return Err("OPT with DO".into());
     }
+    let got: Vec<_> = m
+        .answers
+        .iter()
+        .chain(&m.authorities)
+        .chain(&m.additionals)
+        .collect();
     if m.metadata.truncation {
-        return if msg.len() <= u16::MAX as usize && m.answers.is_empty() {
+        return if msg.len() <= u16::MAX as usize && got.is_empty() {
             Ok(())
         } else {
             Err("truncated with records".into())
         };
     }
-    if m.answers.len() != want.len() {
-        return Err(format!("{} answers, want {}", m.answers.len(), want.len()));
+    if got.len() != want.len() {
+        return Err(format!("{} records, want {}", got.len(), want.len()));
     }
-    for (i, (r, (owner, rt, rdata))) in m.answers.iter().zip(want).enumerate() {
+    for (i, (r, (owner, rt, rdata))) in got.into_iter().zip(want).enumerate() {
         if wire_of(&r.name) != *owner {
             return Err(format!("record {i}: owner {}", r.name));
         }
@@ -156,6 +210,23 @@ fn check(qname: &[u8], msg: &[u8], want: &[Expected], edns: bool) -> Result<(), 
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_section_every_limit_and_suspension_parses_and_round_trips(
+        qname in name(),
+        lead in 0usize..20_000,
+        items in prop::collection::vec(placed(), 1..16),
+        edns in any::<bool>(),
+        limit in prop_oneof![Just(u16::MAX as usize), 512usize..4_096],
+    ) {
+        let mut items = items;
+        items.sort_by_key(|p| p.section);
+        let (msg, want) = build_placed(&qname, lead, &items, edns, limit);
+        prop_assert!(msg.len() <= limit, "{} bytes over the limit {limit}", msg.len());
+        if let Err(e) = check(&qname, &msg, &want, edns) {
+            prop_assert!(false, "{e} (lead {lead}, limit {limit}, {} bytes)", msg.len());
+        }
+    }
 
     #[test]
     fn every_message_parses_and_round_trips_its_names(
