@@ -95,6 +95,7 @@ fn serve_with(config: pldns::config::Config) {
                 let reply =
                     match resolve(&snap, cache.as_ref(), &stats, &query, client, t, &mut out) {
                         Outcome::Drop => panic!("a good query dropped"),
+                        Outcome::Handover => panic!("an unsigned query handed over"),
                         Outcome::Reply(_) => out,
                         Outcome::Forward(p) => up.drive(p, cache.as_ref(), &stats).reply,
                     };

@@ -71,6 +71,16 @@ pub fn exchange(query: &[u8], flags: u8, answers: Vec<&[u8]>) {
             assert!(dropped, "a query was dropped: {query:02x?}");
             return;
         }
+        Outcome::Handover => {
+            // Zone transfer's own answers are the `xfr` and `tsig` targets'.
+            // Here: only what is theirs is handed over.
+            let theirs = match parse_query(query) {
+                Ok(q) => q.signed || q.qtype == 251 || q.qtype == 252,
+                Err(_) => wire::opcode(query) == Some(wire::OPCODE_NOTIFY),
+            };
+            assert!(theirs, "handed over: {query:02x?}");
+            return;
+        }
         Outcome::Reply(_) => out,
         Outcome::Forward(pending) => upstream.drive(pending, cache.as_ref(), &stats).reply,
     };
