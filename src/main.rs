@@ -409,7 +409,7 @@ fn serve(config: PathBuf) -> ExitCode {
     };
     pldns::server::raise_open_files_limit(&snap.config);
     runtime.block_on(async move {
-        let listeners = match pldns::server::bind(&snap.config.listen) {
+        let listeners = match pldns::server::bind(&snap.config.listen, snap.config.udp.workers()) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("pldns: {e}");

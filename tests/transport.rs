@@ -275,3 +275,34 @@ fn a_reply_the_kernel_refuses_does_not_cost_the_rest_of_its_batch() {
         }
     }
 }
+
+#[test]
+fn udp_workers_sets_the_threads_per_address_and_every_one_answers() {
+    let d = Daemon::start(Files::new(&[
+        ("pldns.toml", &config("udp_workers = 3\n")),
+        ("rec/site.hosts", HOSTS),
+        ("backup.json", JSON),
+    ]));
+    let tasks = format!("/proc/{}/task", d.child.id());
+    let udp_threads = std::fs::read_dir(&tasks)
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.starts_with("udp-"))
+        .count();
+    assert_eq!(udp_threads, 3, "one thread per SO_REUSEPORT socket");
+    // Clients on many ports land on every socket (the kernel hashes the
+    // 4-tuple); each gets its reply from the address it asked.
+    for _ in 0..24 {
+        let c = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let q = build_query("acct.privatelink.blob.core.windows.net", RecordType::A, None);
+        c.send_to(&q, d.addr).unwrap();
+        let mut buf = [0u8; 1500];
+        let (n, from) = c.recv_from(&mut buf).expect("a reply");
+        assert_eq!(from, d.addr);
+        assert_eq!(
+            addresses(&Message::from_vec(&buf[..n]).unwrap()),
+            ["10.0.0.5"]
+        );
+    }
+}

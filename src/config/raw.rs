@@ -50,7 +50,9 @@ pub(super) struct RawServer {
     pub(super) allow: Option<Vec<Spanned<String>>>,
     pub(super) metrics: Option<Spanned<String>>,
     pub(super) edns_udp_size: Option<Spanned<u16>>,
+    // The UDP front end (config/udp.rs).
     pub(super) max_batch_delay_us: Option<Spanned<u64>>,
+    pub(super) udp_workers: Option<Spanned<usize>>,
     // The TCP front end (config/tcp.rs).
     pub(super) tcp_idle_timeout_ms: Option<Spanned<u64>>,
     pub(super) tcp_max_connections: Option<Spanned<usize>>,

@@ -103,7 +103,11 @@ fn errors_carry_file_and_line() {
         ("[cache]\nsize = -1\n", &["c.toml:2: invalid value"]),
         (
             "[server]\nmax_batch_delay_us = 5000\n",
-            &["c.toml:2: max_batch_delay_us must be at most 2000"],
+            &["c.toml:2: max_batch_delay_us must be between 0 and 2000"],
+        ),
+        (
+            "[server]\nudp_workers = 0\n",
+            &["c.toml:2: udp_workers must be between 1 and 1024"],
         ),
         ("[server\n", &["c.toml:1: "]),
         // Query-path limits (config/limits.rs).

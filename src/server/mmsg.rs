@@ -74,22 +74,25 @@ impl RawAddr {
     }
 }
 
-/// Buffers for one round: received datagrams and staged replies.
+/// Buffers for one round: received datagrams and staged replies. The
+/// receive headers point at fixed buffers and are set up once; only the
+/// lengths the kernel overwrites are reset before each call.
 pub struct Batch {
     rx: Vec<[u8; RX_SIZE]>,
-    rx_len: [usize; BATCH],
     from: [RawAddr; BATCH],
     received: usize,
+    rx_iov: [libc::iovec; BATCH],
+    rx_hdr: [libc::mmsghdr; BATCH],
     tx: Vec<Vec<u8>>,
     to: [RawAddr; BATCH],
     staged: usize,
-    iov: [libc::iovec; BATCH],
-    hdr: [libc::mmsghdr; BATCH],
+    tx_iov: [libc::iovec; BATCH],
+    tx_hdr: [libc::mmsghdr; BATCH],
 }
 
-// SAFETY: the raw pointers inside `iov`/`hdr` are scratch space, rewritten
-// before every system call from buffers the batch owns; nothing refers to
-// them between calls, so moving a batch to another thread is sound.
+// SAFETY: the raw pointers inside the headers point into the batch's own
+// heap allocation (it lives in a Box and never moves) or are rewritten
+// before every system call; moving a batch to another thread is sound.
 unsafe impl Send for Batch {}
 
 impl Batch {
@@ -100,67 +103,76 @@ impl Batch {
             storage: unsafe { zeroed() },
             len: 0,
         };
-        Box::new(Batch {
+        let mut b = Box::new(Batch {
             rx: vec![[0u8; RX_SIZE]; BATCH],
-            rx_len: [0; BATCH],
             from: [zero_addr; BATCH],
             received: 0,
+            rx_iov: unsafe { zeroed() },
+            rx_hdr: unsafe { zeroed() },
             tx: (0..BATCH).map(|_| Vec::with_capacity(1232)).collect(),
             to: [zero_addr; BATCH],
             staged: 0,
-            iov: unsafe { zeroed() },
-            hdr: unsafe { zeroed() },
-        })
-    }
-
-    /// Blocks until at least one datagram arrives (or the socket's read
-    /// timeout passes), then takes every waiting one, up to [`BATCH`].
-    pub fn recv(&mut self, sock: &UdpSocket) -> io::Result<usize> {
+            tx_iov: unsafe { zeroed() },
+            tx_hdr: unsafe { zeroed() },
+        });
+        let b_ref = &mut *b;
         for i in 0..BATCH {
-            self.iov[i] = libc::iovec {
-                iov_base: self.rx[i].as_mut_ptr().cast(),
+            b_ref.rx_iov[i] = libc::iovec {
+                iov_base: b_ref.rx[i].as_mut_ptr().cast(),
                 iov_len: RX_SIZE,
             };
-            self.from[i].len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            // SAFETY: zero is a valid msghdr; every pointer set below refers
-            // to a buffer of `self` that outlives the call.
-            self.hdr[i] = unsafe { zeroed() };
-            self.hdr[i].msg_hdr.msg_name =
-                (&mut self.from[i].storage as *mut libc::sockaddr_storage).cast();
-            self.hdr[i].msg_hdr.msg_namelen = self.from[i].len;
-            self.hdr[i].msg_hdr.msg_iov = &mut self.iov[i];
-            self.hdr[i].msg_hdr.msg_iovlen = 1;
+            let h = &mut b_ref.rx_hdr[i].msg_hdr;
+            h.msg_name = (&mut b_ref.from[i].storage as *mut libc::sockaddr_storage).cast();
+            h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_iov = &mut b_ref.rx_iov[i];
+            h.msg_iovlen = 1;
         }
-        // SAFETY: `hdr` holds BATCH initialised headers whose buffers and
-        // address slots belong to `self` and stay put during the call.
+        b
+    }
+
+    /// Takes every waiting datagram, up to [`BATCH`]. With `wait`, blocks
+    /// until at least one arrives (or the socket's read timeout passes);
+    /// without, fails with `WouldBlock` when none is waiting.
+    pub fn recv(&mut self, sock: &UdpSocket, wait: bool) -> io::Result<usize> {
+        // The kernel wrote the address lengths (and flags) of the headers
+        // the last call filled; give those their full size back.
+        for h in &mut self.rx_hdr[..self.received] {
+            h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_hdr.msg_flags = 0;
+        }
+        self.received = 0;
+        self.staged = 0;
+        let flags = if wait {
+            libc::MSG_WAITFORONE
+        } else {
+            libc::MSG_DONTWAIT
+        };
+        // SAFETY: `rx_hdr` holds BATCH initialised headers whose buffers
+        // and address slots belong to `self`, which is boxed and stays put
+        // during the call.
         let n = unsafe {
             libc::recvmmsg(
                 sock.as_raw_fd(),
-                self.hdr.as_mut_ptr(),
+                self.rx_hdr.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                flags,
                 std::ptr::null_mut(),
             )
         };
-        if n < 0 {
-            self.received = 0;
-            return Err(io::Error::last_os_error());
-        }
-        let n = n as usize;
+        let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
         for i in 0..n {
-            self.rx_len[i] = (self.hdr[i].msg_len as usize).min(RX_SIZE);
-            self.from[i].len = self.hdr[i].msg_hdr.msg_namelen;
+            self.from[i].len = self.rx_hdr[i].msg_hdr.msg_namelen;
         }
         self.received = n;
-        self.staged = 0;
         Ok(n)
     }
 
     /// Packet `i`, its sender, and the buffer for the next reply; commit
     /// the reply with [`Batch::stage`].
     pub fn query(&mut self, i: usize) -> (&[u8], &RawAddr, &mut Vec<u8>) {
+        let len = (self.rx_hdr[i].msg_len as usize).min(RX_SIZE);
         (
-            &self.rx[i][..self.rx_len[i]],
+            &self.rx[i][..len],
             &self.from[i],
             &mut self.tx[self.staged],
         )
@@ -178,17 +190,17 @@ impl Batch {
         let n = self.staged;
         self.staged = 0;
         for i in 0..n {
-            self.iov[i] = libc::iovec {
+            self.tx_iov[i] = libc::iovec {
                 iov_base: self.tx[i].as_mut_ptr().cast(),
                 iov_len: self.tx[i].len(),
             };
             // SAFETY: as in `recv`.
-            self.hdr[i] = unsafe { zeroed() };
-            self.hdr[i].msg_hdr.msg_name =
+            self.tx_hdr[i] = unsafe { zeroed() };
+            self.tx_hdr[i].msg_hdr.msg_name =
                 (&mut self.to[i].storage as *mut libc::sockaddr_storage).cast();
-            self.hdr[i].msg_hdr.msg_namelen = self.to[i].len;
-            self.hdr[i].msg_hdr.msg_iov = &mut self.iov[i];
-            self.hdr[i].msg_hdr.msg_iovlen = 1;
+            self.tx_hdr[i].msg_hdr.msg_namelen = self.to[i].len;
+            self.tx_hdr[i].msg_hdr.msg_iov = &mut self.tx_iov[i];
+            self.tx_hdr[i].msg_hdr.msg_iovlen = 1;
         }
         let mut done = 0;
         let mut first_error = None;
@@ -197,7 +209,7 @@ impl Batch {
             let r = unsafe {
                 libc::sendmmsg(
                     sock.as_raw_fd(),
-                    self.hdr[done..n].as_mut_ptr(),
+                    self.tx_hdr[done..n].as_mut_ptr(),
                     (n - done) as libc::c_uint,
                     0,
                 )

@@ -149,12 +149,10 @@ fn bind_one(addr: SocketAddr, udp_workers: usize) -> Result<Listener, BindError>
     ))
 }
 
-/// Binds every address; fails on the first that cannot be bound.
-pub fn bind(addrs: &[SocketAddr]) -> Result<Vec<Listener>, BindError> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
+/// Binds every address, with `udp_workers` UDP sockets each (one thread
+/// per socket); fails on the first that cannot be bound.
+pub fn bind(addrs: &[SocketAddr], udp_workers: usize) -> Result<Vec<Listener>, BindError> {
+    let workers = udp_workers.max(1);
     addrs.iter().map(|&a| bind_one(a, workers)).collect()
 }
 
