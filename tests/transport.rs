@@ -295,7 +295,11 @@ fn udp_workers_sets_the_threads_per_address_and_every_one_answers() {
     for _ in 0..24 {
         let c = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let q = build_query("acct.privatelink.blob.core.windows.net", RecordType::A, None);
+        let q = build_query(
+            "acct.privatelink.blob.core.windows.net",
+            RecordType::A,
+            None,
+        );
         c.send_to(&q, d.addr).unwrap();
         let mut buf = [0u8; 1500];
         let (n, from) = c.recv_from(&mut buf).expect("a reply");

@@ -37,9 +37,10 @@ impl UdpConfig {
 
 impl Validator<'_> {
     pub(super) fn udp(&mut self, raw: &RawServer) -> UdpConfig {
-        let workers = raw.udp_workers.as_ref().map(|_| {
-            self.ranged(&raw.udp_workers, "udp_workers", 1..=MAX_UDP_WORKERS, 1)
-        });
+        let workers = raw
+            .udp_workers
+            .as_ref()
+            .map(|_| self.ranged(&raw.udp_workers, "udp_workers", 1..=MAX_UDP_WORKERS, 1));
         let delay = self.ranged(
             &raw.max_batch_delay_us,
             "max_batch_delay_us",

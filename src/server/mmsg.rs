@@ -171,11 +171,7 @@ impl Batch {
     /// the reply with [`Batch::stage`].
     pub fn query(&mut self, i: usize) -> (&[u8], &RawAddr, &mut Vec<u8>) {
         let len = (self.rx_hdr[i].msg_len as usize).min(RX_SIZE);
-        (
-            &self.rx[i][..len],
-            &self.from[i],
-            &mut self.tx[self.staged],
-        )
+        (&self.rx[i][..len], &self.from[i], &mut self.tx[self.staged])
     }
 
     pub fn stage(&mut self, i: usize) {

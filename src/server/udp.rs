@@ -56,7 +56,7 @@ impl Pace {
     fn new() -> Pace {
         Pace {
             last_round: Instant::now(),
-            gap: 1.0,
+            gap: 1e-3,
         }
     }
 
@@ -212,4 +212,77 @@ fn receive(batch: &mut Batch, sock: &UdpSocket, next: Next) -> std::io::Result<u
         }
     }
     batch.recv(sock, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `rounds` rounds of `per_round` datagrams, `every` apart.
+    fn settle(pace: &mut Pace, every: Duration, per_round: usize, max: Duration) -> Next {
+        let mut now = pace.last_round;
+        let mut next = Next::Block;
+        for _ in 0..50 {
+            now += every;
+            next = pace.next(now, per_round, max);
+        }
+        next
+    }
+
+    #[test]
+    fn blocks_when_datagrams_are_further_apart_than_a_wake_up() {
+        // 5k q/s: 200 us between datagrams.
+        let next = settle(
+            &mut Pace::new(),
+            Duration::from_micros(200),
+            1,
+            Duration::ZERO,
+        );
+        assert!(matches!(next, Next::Block));
+    }
+
+    #[test]
+    fn polls_about_two_gaps_when_they_are_close() {
+        // 200k q/s: 5 us between datagrams.
+        let next = settle(
+            &mut Pace::new(),
+            Duration::from_micros(5),
+            1,
+            Duration::ZERO,
+        );
+        let Next::Poll(budget) = next else {
+            panic!("expected a poll")
+        };
+        assert!(budget >= Duration::from_micros(9) && budget <= Duration::from_micros(11));
+        // 50k q/s: 20 us apart; two gaps are past the cap.
+        let next = settle(
+            &mut Pace::new(),
+            Duration::from_micros(20),
+            1,
+            Duration::ZERO,
+        );
+        assert!(matches!(next, Next::Poll(b) if b == SPIN_MAX));
+    }
+
+    #[test]
+    fn a_full_batch_polls_whatever_the_history() {
+        let mut pace = Pace::new();
+        settle(&mut pace, Duration::from_millis(5), 1, Duration::ZERO);
+        let now = pace.last_round + Duration::from_millis(5);
+        assert!(matches!(
+            pace.next(now, BATCH, Duration::ZERO),
+            Next::Poll(_)
+        ));
+    }
+
+    #[test]
+    fn the_opt_in_pause_stays_within_its_bounds() {
+        let max = Duration::from_micros(400);
+        // 5k q/s: 32 datagrams take 6.4 ms; the pause is capped.
+        let next = settle(&mut Pace::new(), Duration::from_micros(200), 1, max);
+        assert!(matches!(next, Next::Sleep(p) if p == max));
+        // 1M q/s: 32 datagrams take 32 us; the floor is 50 us.
+        let next = settle(&mut Pace::new(), Duration::from_micros(1), 1, max);
+        assert!(matches!(next, Next::Sleep(p) if p == MIN_PAUSE));
+    }
 }
