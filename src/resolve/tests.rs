@@ -2,8 +2,12 @@
 //! continuation a forwarded query leaves with, and the rules on the
 //! question. Forwarding itself is tested over loopback in tests/.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
+use hickory_proto::op::Message;
+
+use super::pending::MAX_FORWARDS;
 use super::*;
 use crate::name::Name;
 use crate::records::Records;
