@@ -92,6 +92,11 @@ fn transfers_go_only_to_transfer_allow_and_only_over_tcp() {
     // 127.0.0.3 was refused at the ACL, like any query from outside
     // `allow` (counted with the queries).
     assert_eq!((m("ok"), m("refused")), (1.0, 2.0));
+    let (_, body) = d.http_get("/status.json");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let r = &page["zones"][0]["replication"];
+    assert_eq!(r["transfers_out_refused"], 2, "{r}");
+    assert!(r["transfers_out"].as_u64().unwrap() >= 3, "{r}");
     assert_eq!(
         d.metric(&format!("pldns_xfr_out_messages_total{{zone=\"{ZONE}\"}}")),
         whole.len() as f64 + 3.0,
@@ -209,6 +214,28 @@ fn pldns_is_a_secondary_of_pldns_and_serves_its_kept_copy_with_the_primary_gone(
         "pldns_secondary_expires_in_seconds{{zone=\"{ZONE}\"}}"
     ));
     assert!(left > 86_000.0, "a day's expire, nearly all left: {left}");
+
+    // The status page says the same: the copy served, its serial, the
+    // failed refresh, the time left.
+    let (code, body) = s.http_get("/status.json");
+    assert_eq!(code, 200);
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let zone = page["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["name"] == ZONE)
+        .unwrap_or_else(|| panic!("{ZONE} on the page: {body}"));
+    let r = &zone["replication"];
+    assert_eq!(r["copy_serial"], current);
+    assert_eq!(r["copy_expired"], false);
+    assert!(r["refreshes_failed"].as_u64().unwrap() >= 1, "{r}");
+    assert!(r["copy_expires_in_s"].as_u64().unwrap() > 86_000, "{r}");
+    let (_, html) = s.http_get("/");
+    assert!(
+        html.contains(&format!("copy serial {current}, expires in")),
+        "{html}"
+    );
 }
 
 /// The zone as `server` transfers it to a client signing with the key (the

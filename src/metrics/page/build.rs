@@ -8,13 +8,14 @@ use arc_swap::ArcSwap;
 
 use super::{
     ForwarderStatus, LastReload, MissingName, MissingZone, OutcomeCount, Queries, ReloadStatus,
-    SourceRow, StatusPage, SyncPull, SyncStatus, ZoneStatus, hint,
+    Replication, SourceRow, StatusPage, SyncPull, SyncStatus, ZoneStatus, hint,
 };
 use crate::config::OnMiss;
 use crate::forward::Health;
 use crate::metrics::missing::MissedName;
 use crate::state::State;
 use crate::stats::{Label, Transport};
+use crate::xfr::stats::{OutResult, Refresh, ZoneReport};
 
 /// How often [`ForwarderSample`] copies the forwarders' health.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
@@ -50,6 +51,39 @@ impl ForwarderSample {
     }
 }
 
+fn replication(r: &ZoneReport) -> Replication {
+    let out = |want: Option<OutResult>| {
+        r.transfers_out
+            .iter()
+            .filter(|(_, result, _)| want.is_none_or(|w| *result == w))
+            .map(|(_, _, n)| n)
+            .sum()
+    };
+    let refreshes = |want: &[Refresh]| {
+        r.refreshes
+            .iter()
+            .filter(|(k, _)| want.contains(k))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    Replication {
+        transfers_out: out(None),
+        transfers_out_refused: out(Some(OutResult::Refused)),
+        transfers_out_failed: out(Some(OutResult::Failed)),
+        notify_sent: r.notify_sent,
+        notify_acknowledged: r.notify_acknowledged,
+        notify_given_up: r.notify_given_up,
+        notify_in_accepted: r.notify_in_accepted,
+        notify_in_refused: r.notify_in_refused,
+        refreshes_ok: refreshes(&[Refresh::Transferred, Refresh::Current]),
+        refreshes_failed: refreshes(&[Refresh::Failed]),
+        last_refresh: (r.last_refresh_unix > 0).then_some(r.last_refresh_unix),
+        copy_serial: r.secondary.as_ref().map(|s| s.serial),
+        copy_expires_in_s: r.secondary.as_ref().map(|s| s.expires_in_s),
+        copy_expired: r.secondary.as_ref().is_some_and(|s| s.expired),
+    }
+}
+
 fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
@@ -66,6 +100,7 @@ pub fn build(state: &State, sample: &ForwarderSample) -> StatusPage {
     };
     let config_path = config.path.display().to_string();
 
+    let xfr = state.xfr.stats.zones(unix(now));
     let zones = snap
         .zones
         .iter()
@@ -94,6 +129,7 @@ pub fn build(state: &State, sample: &ForwarderSample) -> StatusPage {
             missing_total: z.local.as_ref().map(|l| l.misses.count()),
             forwarders: z.forwarders.iter().map(|a| a.to_string()).collect(),
             transfer: zc.transfer.describe(),
+            replication: xfr.iter().find(|r| r.zone == z.name).map(replication),
         })
         .collect();
 

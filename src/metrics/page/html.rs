@@ -7,7 +7,9 @@
 use std::fmt::Write;
 
 use super::time::{ago, span, utc};
-use super::words::{forwarder_state, last_reload, loaded, sentence, source_state, sync_state};
+use super::words::{
+    forwarder_state, last_reload, loaded, replication, sentence, source_state, sync_state,
+};
 use super::{MissingName, StatusPage, count};
 
 /// The Content-Security-Policy the page is served with: nothing but its
@@ -183,10 +185,19 @@ fn zones(h: &mut String, p: &StatusPage) {
     );
     let dash = || "–".to_string();
     for z in &p.zones {
+        let activity = z.replication.as_ref().map(|r| replication(r, p.now));
+        let activity = match activity {
+            Some((tone, line)) if !line.is_empty() => format!(
+                "<br><span class=\"{}\" data-replication>{}</span>",
+                tone.class(),
+                esc(&line)
+            ),
+            _ => String::new(),
+        };
         let _ = write!(
             h,
             "<tr class=\"zone\" data-zone=\"{}\"><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}{activity}</td></tr>",
             esc(&z.name),
             esc(&z.name),
             esc(&z.kind),

@@ -81,6 +81,35 @@ pub struct ZoneStatus {
     pub forwarders: Vec<String>,
     /// Transfer and NOTIFY settings, the primaries of a secondary zone.
     pub transfer: Option<String>,
+    /// What zone transfer did for this zone since start (none: nothing).
+    pub replication: Option<Replication>,
+}
+
+/// One zone's transfers out, NOTIFY and (a secondary zone) refreshes since
+/// start, and the copy a secondary zone serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replication {
+    pub transfers_out: u64,
+    /// Of those: refused (not allowed, bad key) or failed mid-way.
+    pub transfers_out_refused: u64,
+    pub transfers_out_failed: u64,
+    pub notify_sent: u64,
+    pub notify_acknowledged: u64,
+    pub notify_given_up: u64,
+    pub notify_in_accepted: u64,
+    pub notify_in_refused: u64,
+    /// A secondary zone's refreshes: a new copy or confirmed current, and
+    /// failed.
+    pub refreshes_ok: u64,
+    pub refreshes_failed: u64,
+    /// When the last refresh ended (unix seconds; none yet: absent).
+    pub last_refresh: Option<u64>,
+    /// A secondary zone with a copy: the copy's serial and when it
+    /// expires without a refresh (`expired`: it did, and the zone answers
+    /// SERVFAIL).
+    pub copy_serial: Option<u32>,
+    pub copy_expires_in_s: Option<u64>,
+    pub copy_expired: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

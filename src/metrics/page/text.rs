@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::time::{ago, span, utc};
-use super::words::{forwarder_state, last_reload, loaded, source_state, sync_state};
+use super::words::{forwarder_state, last_reload, loaded, replication, source_state, sync_state};
 use super::{MissingZone, StatusPage, count};
 
 /// `text` without control characters (terminal escapes).
@@ -76,6 +76,11 @@ pub fn status(p: &StatusPage) -> String {
         }
         if let Some(x) = &z.transfer {
             let _ = write!(line, "; {}", clean(x));
+        }
+        if let Some((_, activity)) = z.replication.as_ref().map(|r| replication(r, p.now))
+            && !activity.is_empty()
+        {
+            let _ = write!(line, "\n    {}", clean(&activity));
         }
         let _ = writeln!(t, "{line}");
     }

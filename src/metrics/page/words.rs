@@ -2,8 +2,8 @@
 //! the same thing: each state with its tone (the HTML colours it, the text
 //! prints it as it is).
 
-use super::time::{ago, utc};
-use super::{ForwarderStatus, LastReload, ReloadStatus, SourceRow, SyncStatus, count};
+use super::time::{ago, span, utc};
+use super::{ForwarderStatus, LastReload, ReloadStatus, Replication, SourceRow, SyncStatus, count};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -42,6 +42,62 @@ pub fn forwarder_state(f: &ForwarderStatus) -> (Tone, String) {
     } else {
         (Tone::Ok, "up".into())
     }
+}
+
+/// What zone transfer did for a zone, in one line: the copy a secondary
+/// zone serves first (an expired copy is an outage), then transfers out
+/// and NOTIFY.
+pub fn replication(r: &Replication, now: u64) -> (Tone, String) {
+    let mut parts = Vec::new();
+    let mut tone = Tone::Ok;
+    match (r.copy_serial, r.copy_expires_in_s) {
+        _ if r.copy_expired => {
+            tone = Tone::Bad;
+            parts.push("copy EXPIRED: the zone answers SERVFAIL until a primary answers".into());
+        }
+        (Some(serial), Some(left)) => {
+            parts.push(format!("copy serial {serial}, expires in {}", span(left)));
+        }
+        _ => {}
+    }
+    if r.refreshes_ok + r.refreshes_failed > 0 {
+        let last = r
+            .last_refresh
+            .map_or_else(String::new, |t| format!(", last {}", ago(t, now)));
+        parts.push(format!(
+            "{} ({} failed){last}",
+            count(r.refreshes_ok + r.refreshes_failed, "refresh", "refreshes"),
+            r.refreshes_failed
+        ));
+        if r.refreshes_failed > 0 && tone == Tone::Ok {
+            tone = Tone::Warn;
+        }
+    }
+    if r.transfers_out > 0 {
+        parts.push(format!(
+            "{} out ({} refused, {} failed)",
+            count(r.transfers_out, "transfer", "transfers"),
+            r.transfers_out_refused,
+            r.transfers_out_failed
+        ));
+    }
+    if r.notify_sent > 0 {
+        parts.push(format!(
+            "NOTIFY sent {}, acknowledged {}, given up {}",
+            r.notify_sent, r.notify_acknowledged, r.notify_given_up
+        ));
+        if r.notify_given_up > 0 && tone == Tone::Ok {
+            tone = Tone::Warn;
+        }
+    }
+    if r.notify_in_accepted + r.notify_in_refused > 0 {
+        parts.push(format!(
+            "NOTIFY in {} ({} refused)",
+            r.notify_in_accepted + r.notify_in_refused,
+            r.notify_in_refused
+        ));
+    }
+    (tone, parts.join("; "))
 }
 
 pub fn sync_state(s: &SyncStatus) -> (Tone, String) {
