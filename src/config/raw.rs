@@ -53,6 +53,7 @@ pub(super) struct RawServer {
     // The UDP front end (config/udp.rs).
     pub(super) max_batch_delay_us: Option<Spanned<u64>>,
     pub(super) udp_workers: Option<Spanned<usize>>,
+    pub(super) busy_poll_us: Option<Spanned<u64>>,
     // The TCP front end (config/tcp.rs).
     pub(super) tcp_idle_timeout_ms: Option<Spanned<u64>>,
     pub(super) tcp_max_connections: Option<Spanned<usize>>,

@@ -109,6 +109,10 @@ fn errors_carry_file_and_line() {
             "[server]\nudp_workers = 0\n",
             &["c.toml:2: udp_workers must be between 1 and 1024"],
         ),
+        (
+            "[server]\nbusy_poll_us = 5000\n",
+            &["c.toml:2: busy_poll_us must be between 0 and 1000"],
+        ),
         ("[server\n", &["c.toml:1: "]),
         // Query-path limits (config/limits.rs).
         (

@@ -17,28 +17,27 @@ use super::mmsg::{BATCH, Batch};
 use super::panic::fault;
 use crate::resolve::{Outcome, Transport, resolve};
 
-/// How the loop waits for the next datagrams (see `Pace`).
-const SPIN_MAX: Duration = Duration::from_micros(25);
 /// Coalescing pause (opt-in, `[server] max_batch_delay_us`): how many
 /// datagrams a round aims to take, and the shortest pause worth taking.
 const TARGET_BATCH: f64 = 32.0;
 const MIN_PAUSE: Duration = Duration::from_micros(50);
 
-/// Paces the receive loop without ever holding a query back.
+/// Paces the receive loop. By default it never holds a query back and
+/// never spins: it blocks in `recvmmsg`, which returns at once with every
+/// datagram already waiting, so under load every round takes them
+/// together (natural batching, like a NIC's adaptive interrupt
+/// moderation) and at moderate rates each datagram is answered the moment
+/// it arrives. The two trades below are opt-in because each costs users
+/// something (bench/compare.sh, README "Performance"):
 ///
-/// A thread that blocks in `recvmmsg` pays for going to sleep and being
-/// woken (scheduler, cold caches) on every round; at low rates that is
-/// most of a query's cost, and nothing but waiting could batch it away.
-/// When datagrams come in faster than that cost, the loop instead polls
-/// the socket (non-blocking `recvmmsg`) for about two gaps, at most
-/// `SPIN_MAX`, before it blocks: the next datagram is taken at once, on
-/// a warm core. Under load every round finds datagrams waiting and takes
-/// them together (natural batching, like a NIC's adaptive interrupt
-/// moderation): no pause is ever needed for that.
-///
-/// `max_batch_delay_us` (off by default) adds the old trade for sites that
-/// prefer CPU to latency: after a partial batch, sleep about the time
-/// `TARGET_BATCH` datagrams take to arrive.
+/// - `busy_poll_us`: when datagrams come closer together than the budget,
+///   poll the socket (non-blocking `recvmmsg`) for about two gaps before
+///   blocking. The median drops (no wake-up), but the thread runs the
+///   whole time it polls: from 40k q/s up it costs more CPU per query than
+///   Unbound does.
+/// - `max_batch_delay_us`: after a partial batch, sleep about the time
+///   `TARGET_BATCH` datagrams take to arrive. Half the CPU per query at
+///   moderate rates, for hundreds of microseconds on every answer.
 struct Pace {
     last_round: Instant,
     /// Smoothed time between datagrams, seconds.
@@ -60,22 +59,30 @@ impl Pace {
         }
     }
 
-    /// After a round that took `received` datagrams, which began at `now`.
-    fn next(&mut self, now: Instant, received: usize, max_pause: Duration) -> Next {
+    /// After a round that took `received` datagrams, which began at `now`;
+    /// `max_pause` and `max_poll` as configured (zero: never).
+    fn next(
+        &mut self,
+        now: Instant,
+        received: usize,
+        max_pause: Duration,
+        max_poll: Duration,
+    ) -> Next {
         let elapsed = now.duration_since(self.last_round).as_secs_f64();
         self.last_round = now;
         let per = elapsed / received.max(1) as f64;
         self.gap = 0.8 * self.gap + 0.2 * per.min(1.0);
         if received >= BATCH {
-            return Next::Poll(SPIN_MAX);
+            // More are waiting: a blocking receive returns at once.
+            return Next::Block;
         }
         if !max_pause.is_zero() {
             let pause = Duration::from_secs_f64((TARGET_BATCH * self.gap).min(1.0));
             return Next::Sleep(pause.clamp(MIN_PAUSE.min(max_pause), max_pause));
         }
         let spin = Duration::from_secs_f64(2.0 * self.gap);
-        if spin <= 2 * SPIN_MAX {
-            Next::Poll(spin.min(SPIN_MAX))
+        if !max_poll.is_zero() && spin <= 2 * max_poll {
+            Next::Poll(spin.min(max_poll))
         } else {
             Next::Block
         }
@@ -188,7 +195,8 @@ fn serve_loop(sock: &Arc<UdpSocket>, front: &Front, stop: &AtomicBool) {
         if let Err(e) = batch.send(sock) {
             debug!(error = %e, "udp send error");
         }
-        next = pace.next(at, n, snap.config.udp.max_batch_delay);
+        let udp = &snap.config.udp;
+        next = pace.next(at, n, udp.max_batch_delay, udp.busy_poll);
         drop(snap);
     }
 }
@@ -218,61 +226,61 @@ fn receive(batch: &mut Batch, sock: &UdpSocket, next: Next) -> std::io::Result<u
 mod tests {
     use super::*;
 
-    /// Feeds `rounds` rounds of `per_round` datagrams, `every` apart.
+    const POLL: Duration = Duration::from_micros(25);
+
+    /// Feeds 50 rounds of `per_round` datagrams, `every` apart.
     fn settle(pace: &mut Pace, every: Duration, per_round: usize, max: Duration) -> Next {
+        settle_polling(pace, every, per_round, max, Duration::ZERO)
+    }
+
+    fn settle_polling(
+        pace: &mut Pace,
+        every: Duration,
+        per_round: usize,
+        max: Duration,
+        poll: Duration,
+    ) -> Next {
         let mut now = pace.last_round;
         let mut next = Next::Block;
         for _ in 0..50 {
             now += every;
-            next = pace.next(now, per_round, max);
+            next = pace.next(now, per_round, max, poll);
         }
         next
     }
 
     #[test]
-    fn blocks_when_datagrams_are_further_apart_than_a_wake_up() {
+    fn by_default_it_only_ever_blocks() {
+        for gap in [1, 5, 20, 200, 5000] {
+            let every = Duration::from_micros(gap);
+            for per_round in [1, 8, BATCH] {
+                let next = settle(&mut Pace::new(), every, per_round, Duration::ZERO);
+                assert!(matches!(next, Next::Block), "{gap} us, {per_round}");
+            }
+        }
+    }
+
+    #[test]
+    fn with_busy_poll_it_blocks_when_datagrams_are_further_apart_than_the_budget() {
         // 5k q/s: 200 us between datagrams.
-        let next = settle(
-            &mut Pace::new(),
-            Duration::from_micros(200),
-            1,
-            Duration::ZERO,
-        );
+        let every = Duration::from_micros(200);
+        let next = settle_polling(&mut Pace::new(), every, 1, Duration::ZERO, POLL);
         assert!(matches!(next, Next::Block));
     }
 
     #[test]
-    fn polls_about_two_gaps_when_they_are_close() {
+    fn with_busy_poll_it_polls_about_two_gaps_when_they_are_close() {
         // 200k q/s: 5 us between datagrams.
-        let next = settle(
-            &mut Pace::new(),
-            Duration::from_micros(5),
-            1,
-            Duration::ZERO,
-        );
+        let every = Duration::from_micros(5);
+        let next = settle_polling(&mut Pace::new(), every, 1, Duration::ZERO, POLL);
         let Next::Poll(budget) = next else {
             panic!("expected a poll")
         };
         assert!(budget >= Duration::from_micros(9) && budget <= Duration::from_micros(11));
-        // 50k q/s: 20 us apart; two gaps are past the cap.
-        let next = settle(
-            &mut Pace::new(),
-            Duration::from_micros(20),
-            1,
-            Duration::ZERO,
-        );
-        assert!(matches!(next, Next::Poll(b) if b == SPIN_MAX));
-    }
-
-    #[test]
-    fn a_full_batch_polls_whatever_the_history() {
-        let mut pace = Pace::new();
-        settle(&mut pace, Duration::from_millis(5), 1, Duration::ZERO);
-        let now = pace.last_round + Duration::from_millis(5);
-        assert!(matches!(
-            pace.next(now, BATCH, Duration::ZERO),
-            Next::Poll(_)
-        ));
+        // 50k q/s: 20 us apart; two gaps are past the budget.
+        let every = Duration::from_micros(20);
+        let next = settle_polling(&mut Pace::new(), every, 1, Duration::ZERO, POLL);
+        assert!(matches!(next, Next::Poll(b) if b == POLL));
     }
 
     #[test]
