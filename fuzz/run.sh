@@ -20,7 +20,9 @@ nice cargo fuzz build -s none -a >/dev/null 2>&1 || { echo "build failed" >&2; e
 for t in "${TARGETS[@]}"; do
   before=$(size "$t")
   start=$(date +%s)
-  nice cargo fuzz run -s none -a "$t" -- -max_total_time="$EACH" -print_final_stats=1 \
+  # The fuzzed corpus first (new inputs go there), then the real-traffic
+  # seeds (read only).
+  nice cargo fuzz run -s none -a "$t" "corpus/$t" "seeds/corpus/$t" -- -max_total_time="$EACH" -print_final_stats=1 \
     -timeout=10 -rss_limit_mb=2048 >"$LOGS/$t.log" 2>&1
   rc=$?
   took=$(($(date +%s) - start))

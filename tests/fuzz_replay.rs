@@ -1,8 +1,9 @@
 //! Replays every committed fuzz input through the same target bodies the
 //! libFuzzer binaries run (fuzz/harness/), on the stable toolchain and
-//! without libFuzzer: the corpora (fuzz/corpus/<target>/) and the inputs
-//! that once broke an invariant (fuzz/regressions/<target>/, kept apart so
-//! that minimising a corpus never drops them). See fuzz/README.md.
+//! without libFuzzer: the fuzzed corpora (fuzz/corpus/<target>/), the seeds
+//! from real traffic (fuzz/seeds/corpus/<target>/) and the inputs that once
+//! broke an invariant (fuzz/regressions/<target>/); the last two are kept
+//! apart so that minimising a corpus never drops them. See fuzz/README.md.
 
 #[path = "../fuzz/harness/mod.rs"]
 mod harness;
@@ -20,9 +21,10 @@ fn every_corpus_file_keeps_every_invariant() {
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.expect("corpus entry").path())
             .collect();
-        let regressions = root.join("regressions").join(target);
-        if let Ok(dir) = std::fs::read_dir(regressions) {
-            files.extend(dir.map(|e| e.expect("regression entry").path()));
+        for kept in [root.join("seeds/corpus"), root.join("regressions")] {
+            if let Ok(dir) = std::fs::read_dir(kept.join(target)) {
+                files.extend(dir.map(|e| e.expect("kept input").path()));
+            }
         }
         files.sort();
         assert!(!files.is_empty(), "no seeds for {target}");

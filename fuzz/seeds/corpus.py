@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Turns make.sh's recording into seed files under fuzz/corpus/<target>/.
+"""Turns make.sh's recording into seed files under fuzz/seeds/corpus/<target>/
+(kept apart from the fuzzed corpora, which `cmin` minimises: the real
+traffic is never dropped, and every run starts from it too).
 
    corpus.py EXCHANGES.jsonl REPO_ROOT WORKDIR
 
@@ -16,7 +18,7 @@ import struct
 import sys
 
 LOG, ROOT, WORK = sys.argv[1:4]
-CORPUS = os.path.join(ROOT, "fuzz", "corpus")
+CORPUS = os.path.join(ROOT, "fuzz", "seeds", "corpus")
 # Flags of fuzz/harness/query.rs and xfr.rs.
 TCP, AGAIN, LIMIT = 1, 8, 16
 IS_IXFR, PRIMARY, OVER_TCP = 1, 2, 4

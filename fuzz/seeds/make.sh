@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuilds the seed corpora of fuzz/corpus/ from real traffic, on loopback
+# Rebuilds the seed corpora of fuzz/seeds/corpus/ from real traffic, on loopback
 # only, inside a private network namespace (as bench/compare.sh does):
 #
 #   BIND 9 (127.0.0.1:5390) serves the public side of the names in
@@ -10,9 +10,10 @@
 #   everything to BIND/Unbound and records each exchange; dig asks pldns
 #   through another relay (5400, 5401), which records the client queries.
 #   corpus.py turns the recording into seed files (and adds the repository's
-#   record, config and zone files); `cargo fuzz cmin` minimises later.
+#   record, config and zone files). fuzz/run.sh starts every run from them
+#   and the fuzzed corpus; `cmin` minimises the fuzzed corpus only.
 #
-#   fuzz/seeds/make.sh            # writes fuzz/corpus/*/seed-*
+#   fuzz/seeds/make.sh            # writes fuzz/seeds/corpus/*/seed-*
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
