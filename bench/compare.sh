@@ -21,7 +21,9 @@
 #
 #   bench/compare.sh                     # all servers, RATES="5000 20000 50000 100000"
 #   SERVERS="pldns unbound" RATES="20000" DUR=3 bench/compare.sh
-#   PLDNS_SERVER_EXTRA='max_batch_delay_us = 0' bench/compare.sh   # extra [server] lines
+#   PLDNS_SERVER_EXTRA='max_batch_delay_us = 400' bench/compare.sh   # extra [server] lines
+#   SERVERS=pldns SERVER_CPUS=0,1 LOADGEN_CPUS=0,1 SOCKETS=16 \
+#     PLDNS_SERVER_EXTRA='udp_workers = 2' bench/compare.sh         # two workers
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +57,11 @@ NAMES=${NAMES:-10000}
 RATES=${RATES:-"5000 20000 50000 100000"}
 DUR=${DUR:-4}
 OUTSTANDING=${OUTSTANDING:-200}
+# Where the server and the load generator run, and how many client sockets
+# (SO_REUSEPORT spreads clients over a server's sockets by address and port).
+SERVER_CPUS=${SERVER_CPUS:-0}
+LOADGEN_CPUS=${LOADGEN_CPUS:-1}
+SOCKETS=${SOCKETS:-4}
 UPSTREAM_PORT=5399
 
 cd "$ROOT"
@@ -111,7 +118,7 @@ name = "$ZONE"
 records = ["records.hosts"]
 forwarders = ["127.0.0.1:$UPSTREAM_PORT"]
 EOF
-    taskset -c 0 "$BIN/pldns" serve -c "$W/pldns.toml" 2>"$W/pldns.log" &
+    taskset -c "$SERVER_CPUS" "$BIN/pldns" serve -c "$W/pldns.toml" 2>"$W/pldns.log" &
     ;;
   unbound)
     awk '{printf "local-data: \"%s. 300 IN A %s\"\n", $2, $1}' "$W/records.hosts" > "$W/unbound-local.conf"
@@ -140,7 +147,7 @@ forward-zone:
 remote-control:
   control-enable: no
 EOF
-    taskset -c 0 unbound -d -c "$W/unbound.conf" 2>"$W/unbound.log" &
+    taskset -c "$SERVER_CPUS" unbound -d -c "$W/unbound.conf" 2>"$W/unbound.log" &
     ;;
   bind)
     cat > "$W/named.conf" <<EOF
@@ -161,7 +168,7 @@ options {
 };
 zone "$ZONE" { type primary; file "$W/zone.db"; };
 EOF
-    taskset -c 0 named -g -n 1 -c "$W/named.conf" >"$W/named.log" 2>&1 &
+    taskset -c "$SERVER_CPUS" named -g -n 1 -c "$W/named.conf" >"$W/named.log" 2>&1 &
     ;;
   pdns)
     mkdir -p "$W/pdns"
@@ -185,10 +192,10 @@ disable-syslog=yes
 quiet=yes
 max-cache-entries=1000000
 EOF
-    taskset -c 0 pdns_recursor --config-dir="$W/pdns" >"$W/pdns.log" 2>&1 &
+    taskset -c "$SERVER_CPUS" pdns_recursor --config-dir="$W/pdns" >"$W/pdns.log" 2>&1 &
     ;;
   dnsmasq)
-    taskset -c 0 dnsmasq -k --conf-file=/dev/null -p "$port" --listen-address=127.0.0.1 --bind-interfaces \
+    taskset -c "$SERVER_CPUS" dnsmasq -k --conf-file=/dev/null -p "$port" --listen-address=127.0.0.1 --bind-interfaces \
       --no-resolv --no-hosts --addn-hosts="$W/records.hosts" --server="127.0.0.1#$UPSTREAM_PORT" \
       --cache-size=10000 --dns-forward-max=5000 --user=root --pid-file= >"$W/dnsmasq.log" 2>&1 &
     ;;
@@ -212,7 +219,8 @@ cpu_ns() {
 field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 load() { # port file rate duration
-  taskset -c 1 "$LOADGEN" --server "127.0.0.1:$1" --queries "$2" --rate "$3" --duration "$4" --outstanding "$OUTSTANDING"
+  taskset -c "$LOADGEN_CPUS" "$LOADGEN" --server "127.0.0.1:$1" --queries "$2" --rate "$3" --duration "$4" \
+    --outstanding "$OUTSTANDING" --sockets "$SOCKETS"
 }
 
 # --- measure ------------------------------------------------------------
@@ -250,7 +258,7 @@ done
 
 # --- report -------------------------------------------------------------
 echo
-echo "pldns vs peers: server on CPU 0, loadgen on CPU 1, $NAMES local names, ${DUR}s per run"
+echo "pldns vs peers: server on CPU $SERVER_CPUS, loadgen on CPU $LOADGEN_CPUS ($SOCKETS sockets), $NAMES local names, ${DUR}s per run"
 echo "ratios are pldns/peer at the same offered load: below 1 means pldns spends less CPU or answers sooner"
 for wl in w1 w2 w3; do
   case $wl in w1) title="W1 local answers" ;; w2) title="W2 cached forwarded answers" ;; w3) title="W3 public names -> private IP" ;; esac
