@@ -132,6 +132,18 @@ enum RecordsAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // The commands that print (`zones`, `export`, `import`, ...) are
+        // piped into `head` and the like: end quietly when the reader goes,
+        // as other Unix tools do, instead of panicking on EPIPE (Rust
+        // ignores SIGPIPE). `serve` keeps ignoring it: a client that closes
+        // its connection must only fail that write.
+        // SAFETY: called before any other thread exists; SIG_DFL is a
+        // valid disposition for SIGPIPE.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match cli.command {
         Command::Check { config, strict } => check(&config, strict),
         Command::Serve { config } => serve(config),

@@ -139,3 +139,39 @@ fn zone_to_stdout_needs_one_zone_or_a_choice() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `pldns export ... | head -1`: far more than a pipe holds, and the
+    // reader closes at once. Like other Unix tools, pldns ends (SIGPIPE),
+    // it does not panic.
+    use std::fmt::Write;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut hosts = String::new();
+    for i in 0..20_000 {
+        let _ = writeln!(
+            hosts,
+            "10.1.{}.{} acct{i}.privatelink.blob.core.windows.net",
+            i / 250,
+            i % 250
+        );
+    }
+    let f = Files::new(&[("pldns.toml", CONFIG), ("rec/big.hosts", &hosts)]);
+    let mut child = Command::new(BIN)
+        .args(["export", "--config"])
+        .arg(f.path("pldns.toml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        out.status
+    );
+}

@@ -21,11 +21,19 @@ const MAX_BODY: u64 = 64 << 20;
 pub fn status_addr(config: &Path) -> Result<SocketAddr, String> {
     let text = std::fs::read_to_string(config)
         .map_err(|e| format!("cannot read {}: {e}", config.display()))?;
-    let metrics = match crate::config::parse(config, &text) {
-        Ok(c) => c.metrics,
-        Err(_) => raw_metrics(&text),
+    let (metrics, broken) = match crate::config::parse(config, &text) {
+        Ok(c) => (c.metrics, None),
+        Err(e) => (raw_metrics(&text), Some(e)),
     };
     let Some(addr) = metrics else {
+        if let Some(e) = broken {
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or_default().to_string();
+            return Err(format!(
+                "{} does not parse ({first}), and its [server] metrics address could not be read from it: fix it, or give --addr with the address the running daemon serves its status page on",
+                config.display()
+            ));
+        }
         return Err(format!(
             "{} has no [server] metrics address, and the status page is served there: add metrics = \"127.0.0.1:9153\" under [server] and restart pldns (or give --addr)",
             config.display()
@@ -40,10 +48,29 @@ pub fn status_addr(config: &Path) -> Result<SocketAddr, String> {
     Ok(reachable(addr))
 }
 
-/// `metrics = "..."` read out of a config that does not validate.
+/// `metrics = "..."` read out of a config that does not validate: as TOML
+/// when it still is TOML, else line by line (a duplicate key or a stray
+/// character elsewhere must not hide the address).
 fn raw_metrics(text: &str) -> Option<SocketAddr> {
-    let table: toml::Table = text.parse().ok()?;
-    table.get("server")?.get("metrics")?.as_str()?.parse().ok()
+    if let Ok(table) = text.parse::<toml::Table>() {
+        return table.get("server")?.get("metrics")?.as_str()?.parse().ok();
+    }
+    let mut in_server = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_server = line.trim_start_matches('[').trim_end_matches(']').trim() == "server";
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if in_server && key.trim() == "metrics" {
+            let value = value.split('#').next().unwrap_or_default().trim();
+            return value.trim_matches('"').parse().ok();
+        }
+    }
+    None
 }
 
 /// A listener on every address is reached on loopback.
@@ -116,6 +143,17 @@ mod tests {
         // A config that does not validate still names it.
         std::fs::write(&cfg, "[server]\nmetrics = \"127.0.0.2:9\"\nbogus = 1\n").unwrap();
         assert_eq!(status_addr(&cfg).unwrap(), "127.0.0.2:9".parse().unwrap());
+        // Not even TOML (a duplicate key): read line by line.
+        let dup = "[server]\nallow = [\"127.0.0.0/8\"]\nallow = []\nmetrics = \"127.0.0.3:9\" # page\n[cache]\nmetrics = \"127.0.0.4:1\"\n";
+        std::fs::write(&cfg, dup).unwrap();
+        assert_eq!(status_addr(&cfg).unwrap(), "127.0.0.3:9".parse().unwrap());
+        // Broken and without the key: the parse error, not "add metrics".
+        std::fs::write(&cfg, "[server]\nallow = []\nallow = []\n").unwrap();
+        let e = status_addr(&cfg).unwrap_err();
+        assert!(
+            e.contains("does not parse (") && e.contains("--addr"),
+            "{e}"
+        );
         std::fs::write(&cfg, "[server]\n").unwrap();
         let e = status_addr(&cfg).unwrap_err();
         assert!(e.contains("has no [server] metrics address"), "{e}");
