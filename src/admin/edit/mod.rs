@@ -226,10 +226,17 @@ fn same_entries_plus(old: &Contents, new: &Contents, added: &[EntryData]) -> boo
 
 /// `pldns records add NAME IP [--file F]`.
 pub fn add(config: &Path, given: &str, ip: &str, file: Option<&Path>) -> Result<Done, String> {
-    let ip: IpAddr = ip
-        .trim()
-        .parse()
-        .map_err(|_| format!("{ip:?} is not an IPv4 or IPv6 address"))?;
+    let ip: IpAddr = ip.trim().parse().map_err(|_| {
+        if given.trim().parse::<IpAddr>().is_ok() {
+            format!(
+                "{ip:?} is not an IPv4 or IPv6 address: the name comes first (pldns records add {} {})",
+                ip.trim(),
+                given.trim()
+            )
+        } else {
+            format!("{ip:?} is not an IPv4 or IPv6 address")
+        }
+    })?;
     let data = EntryData::from(ip);
     let mut world = World::load(config)?;
     let (target, zi) = world.place(given)?;

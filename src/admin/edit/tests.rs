@@ -127,6 +127,10 @@ fn add_refuses_what_the_daemon_would_refuse() {
             "not an IPv4 or IPv6 address",
         ),
         (
+            add(&cfg, "10.0.0.1", "a.blob.core.windows.net", None),
+            "the name comes first (pldns records add a.blob.core.windows.net 10.0.0.1)",
+        ),
+        (
             add(&cfg, "a$b.blob.core.windows.net", "10.0.0.1", None),
             "not a host name",
         ),
