@@ -106,7 +106,9 @@ timeout_ms = 400
 [cache]
 size = 10000
 [rrl]
-responses_per_second = 20
+# Above every well-behaved class's rate (as Unbound's ip-ratelimit below):
+# only the flood is limited.
+responses_per_second = $((RATE * 2))
 window = 5
 slip = 2
 [[zone]]
