@@ -133,16 +133,9 @@ enum RecordsAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Serve { .. }) {
-        // The commands that print (`zones`, `export`, `import`, ...) are
-        // piped into `head` and the like: end quietly when the reader goes,
-        // as other Unix tools do, instead of panicking on EPIPE (Rust
-        // ignores SIGPIPE). `serve` keeps ignoring it: a client that closes
-        // its connection must only fail that write.
-        // SAFETY: called before any other thread exists; SIG_DFL is a
-        // valid disposition for SIGPIPE.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        }
+        // `serve` keeps ignoring SIGPIPE: a client that goes away fails
+        // only that write.
+        pldns::sys::end_on_closed_pipe();
     }
     match cli.command {
         Command::Check { config, strict } => check(&config, strict),
@@ -463,7 +456,7 @@ fn serve(config: PathBuf) -> ExitCode {
             }
         });
         tokio::spawn(pldns::reload::start(state.clone(), hup_rx));
-        systemd_ready(&state);
+        pldns::status::systemd_ready(&state);
         let stop_state = state.clone();
         let stop = async move {
             tokio::select! {
@@ -478,34 +471,4 @@ fn serve(config: PathBuf) -> ExitCode {
         info!("stopped");
         ExitCode::SUCCESS
     })
-}
-
-/// Tells systemd (Type=notify) that the sockets are bound and queries are
-/// answered, and keeps its watchdog fed while the UDP threads go round.
-/// Without NOTIFY_SOCKET (not under systemd) this does nothing.
-fn systemd_ready(state: &Arc<State>) {
-    let status = pldns::status::status_line(&state.snapshot(), &state.report());
-    let _ = sd_notify::notify(&[
-        sd_notify::NotifyState::Ready,
-        sd_notify::NotifyState::Status(&status),
-    ]);
-    if let Some(interval) = sd_notify::watchdog_enabled() {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut last = u64::MAX;
-            let mut tick = tokio::time::interval(interval / 2);
-            loop {
-                tick.tick().await;
-                let beat = state
-                    .udp_heartbeat
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                // A UDP thread that stopped going round means no answers:
-                // stop pinging and let systemd restart us.
-                if beat != last {
-                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-                }
-                last = beat;
-            }
-        });
-    }
 }

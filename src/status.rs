@@ -105,3 +105,33 @@ pub fn notify_systemd(snapshot: &Snapshot, report: &Report) {
     let status = status_line(snapshot, report);
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&status)]);
 }
+
+/// Tells systemd (Type=notify) that the sockets are bound and queries are
+/// answered, and keeps its watchdog fed while the UDP threads go round.
+/// Without NOTIFY_SOCKET (not under systemd) this does nothing.
+pub fn systemd_ready(state: &std::sync::Arc<crate::state::State>) {
+    let status = status_line(&state.snapshot(), &state.report());
+    let _ = sd_notify::notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&status),
+    ]);
+    if let Some(interval) = sd_notify::watchdog_enabled() {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut last = u64::MAX;
+            let mut tick = tokio::time::interval(interval / 2);
+            loop {
+                tick.tick().await;
+                let beat = state
+                    .udp_heartbeat
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                // A UDP thread that stopped going round means no answers:
+                // stop pinging and let systemd restart us.
+                if beat != last {
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                }
+                last = beat;
+            }
+        });
+    }
+}

@@ -57,3 +57,15 @@ pub fn raise_open_files_limit() -> Option<u64> {
     }
     Some(r.rlim_cur)
 }
+
+/// Restores the default SIGPIPE disposition (Rust ignores it), for the
+/// commands that print: piped into `head` and the like, they end quietly
+/// when the reader goes, as other Unix tools do, instead of panicking on
+/// EPIPE. Call it before any other thread exists.
+pub fn end_on_closed_pipe() {
+    // SAFETY: signal takes integers only; SIG_DFL is a valid disposition
+    // for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
