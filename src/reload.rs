@@ -21,6 +21,7 @@ use tracing::{debug, error, info, warn};
 use crate::load::Report;
 use crate::logging::List;
 use crate::snapshot::Snapshot;
+use crate::sources::EMPTY_GRACE;
 use crate::state::State;
 
 /// Quiet time that ends a burst of file events.
@@ -229,6 +230,8 @@ async fn run(
     // A rebuild that had to leave files being written alone comes back
     // for them once they are quiet.
     let mut follow_up: Option<tokio::time::Instant> = None;
+    // The last change seen to each file, kept across rounds for EMPTY_GRACE.
+    let mut changed: HashMap<PathBuf, Instant> = HashMap::new();
 
     loop {
         let mut recent: HashMap<PathBuf, Instant> = HashMap::new();
@@ -271,13 +274,24 @@ async fn run(
             Vec::new()
         } else {
             recent
-                .into_iter()
+                .iter()
                 .filter(|(_, t)| t.elapsed() < SETTLE)
-                .map(|(p, _)| p)
+                .map(|(p, _)| p.clone())
                 .collect()
         };
         if !hold.is_empty() {
             follow_up = Some(tokio::time::Instant::now() + SETTLE);
+        }
+        // A record file an edit left empty keeps its contents for
+        // EMPTY_GRACE (sources::files): come back once that is over, so a
+        // file emptied on purpose takes effect.
+        changed.retain(|_, t| t.elapsed() < EMPTY_GRACE);
+        changed.extend(recent);
+        for (path, at) in &changed {
+            if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                let again = tokio::time::Instant::from_std(*at + EMPTY_GRACE);
+                follow_up = Some(follow_up.map_or(again, |f| f.min(again)));
+            }
         }
         while hup.try_recv().is_ok() {}
         apply(&state, trigger, &hold).await;

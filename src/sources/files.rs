@@ -179,11 +179,24 @@ impl SourceSet {
             src.file.kept_checked = true;
             load_kept(src, &path, ns.as_ref());
         }
-        match std::fs::read(&path) {
+        // Read empty but not empty now: the read fell between an in-place
+        // save's truncating and writing (this thread runs at nice 19 and
+        // may have waited a long while since): read again.
+        let read = std::fs::read(&path).and_then(|b| {
+            let grew = b.is_empty() && std::fs::metadata(&path).is_ok_and(|m| m.len() > 0);
+            if grew { std::fs::read(&path) } else { Ok(b) }
+        });
+        match read {
             Err(e) => {
                 // The last good contents (`current`) stay.
                 src.error = Some(Diagnostics(vec![Diagnostic::file(&path, io_reason(&e))]));
                 src.file.failed_digest = None;
+            }
+            Ok(bytes) if bytes.is_empty() && src.current.is_some() && just_changed(&path) => {
+                // Most likely an in-place save caught between truncating
+                // and writing: keep the contents; the write (or, for a file
+                // emptied on purpose, the reload's follow-up once the grace
+                // is over) brings the next round.
             }
             Ok(bytes) => {
                 let d = digest(&bytes);
@@ -362,4 +375,21 @@ fn load_kept(src: &mut Source, path: &Path, ns: Option<&Namespace>) {
                 .unwrap_or("")
         ),
     }
+}
+
+/// How long a record file that an edit left empty keeps its contents. An
+/// in-place save truncates before it writes, and a writer that stalls in
+/// between (a loaded machine) must not empty the zone for everyone; a file
+/// emptied on purpose takes effect once it has been empty this long.
+pub const EMPTY_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// True when `path` changed less than [`EMPTY_GRACE`] ago (a clock that
+/// went back counts as just now).
+fn just_changed(path: &Path) -> bool {
+    let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified()) else {
+        return false;
+    };
+    std::time::SystemTime::now()
+        .duration_since(modified)
+        .map_or(true, |age| age < EMPTY_GRACE)
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 pub use crate::records::{Contents, Entry, EntryData};
 pub use build::Built;
+pub use files::EMPTY_GRACE;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::statedir::StateDir;

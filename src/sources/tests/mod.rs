@@ -319,7 +319,9 @@ fn a_clash_between_files_refuses_the_edit_not_the_data_in_service() {
 
     // Now the edit is in a.toml, which sorts first: still the edit loses.
     f.write("rec/b.hosts", "10.0.0.7 x.blob.core.windows.net\n");
-    f.write("rec/a.toml", "");
+    // (A comment, not an empty file: a file an edit just left empty keeps
+    // its contents for a moment; see the next test.)
+    f.write("rec/a.toml", "# no records for now\n");
     let o = f.build(&mut set, &cfg);
     assert!(o.errors.is_empty(), "{:?}", o.errors);
     f.write("rec/a.toml", "[[record]]\nname = \"x.privatelink.blob.core.windows.net\"\ncname = \"y.privatelink.blob.core.windows.net\"\n");
@@ -432,3 +434,25 @@ fn a_producer_source_joins_through_the_same_rules() {
 }
 
 mod state;
+
+#[test]
+fn a_file_just_left_empty_keeps_its_contents_and_an_old_empty_one_does_not() {
+    let f = Fixture::new(&[("rec/b.hosts", "10.0.0.2 two.blob.core.windows.net\n")]);
+    let cfg = f.config(THREE_ZONES);
+    let mut set = SourceSet::new(None, false);
+    assert!(f.build(&mut set, &cfg).errors.is_empty());
+    // Truncated a moment ago (an in-place save caught half way).
+    f.write("rec/b.hosts", "");
+    let o = f.build(&mut set, &cfg);
+    assert_eq!(a(&o, "two.privatelink.blob.core.windows.net"), ["10.0.0.2"]);
+    // Empty for longer than the grace: emptied on purpose.
+    let old = std::time::SystemTime::now() - EMPTY_GRACE - std::time::Duration::from_secs(1);
+    std::fs::File::options()
+        .write(true)
+        .open(f.path("rec/b.hosts"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let o = f.build(&mut set, &cfg);
+    assert!(a(&o, "two.privatelink.blob.core.windows.net").is_empty());
+}
