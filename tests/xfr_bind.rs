@@ -264,19 +264,7 @@ fn pldns_is_a_secondary_of_bind_follows_its_notify_and_expires_its_copy() {
         named.port
     );
     let updated = Instant::now();
-    let mut child = std::process::Command::new(nsupdate)
-        .args(["-y", &format!("hmac-sha256:xfr-key:{SECRET}")])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(bind::nsupdate(&nsupdate, "xfr-key", SECRET, &script));
     wait_for("pldns serves BIND's update", Duration::from_secs(5), || {
         a(d.addr, "new.bz.test") == ["192.0.2.9"]
     });

@@ -253,19 +253,7 @@ async fn our_secondary_pulls_from_bind_which_enforces_tsig() {
         "server 127.0.0.1 {}\nzone bz.test\nupdate add new.bz.test 60 A 192.0.2.9\nsend\n",
         named.port
     );
-    let mut child = std::process::Command::new(nsupdate)
-        .args(["-y", &format!("hmac-sha256:xfr-key:{SECRET}")])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(bind::nsupdate(&nsupdate, "xfr-key", SECRET, &script));
 
     let snap = snapshot(&config_text, &[], None);
     // BIND also announced serial 1 at start: answer every NOTIFY, wait for 2.

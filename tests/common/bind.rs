@@ -193,3 +193,21 @@ impl Drop for Bind {
 pub fn key_statement(name: &str, secret_b64: &str) -> String {
     format!("key \"{name}\" {{ algorithm hmac-sha256; secret \"{secret_b64}\"; }};\n")
 }
+
+/// Sends `script` (nsupdate's commands) to `nsupdate`, signed with the
+/// HMAC-SHA256 key `key` and its base64 secret; true when it succeeded.
+pub fn nsupdate(nsupdate: &std::path::Path, key: &str, secret_b64: &str, script: &str) -> bool {
+    use std::io::Write;
+    let Ok(mut child) = std::process::Command::new(nsupdate)
+        .args(["-y", &format!("hmac-sha256:{key}:{secret_b64}")])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+    else {
+        return false;
+    };
+    let written = child
+        .stdin
+        .take()
+        .is_some_and(|mut s| s.write_all(script.as_bytes()).is_ok());
+    child.wait().is_ok_and(|s| s.success()) && written
+}
